@@ -1,0 +1,68 @@
+"""kgmed: medical knowledge graphs from patient records.
+
+Records go in; out comes a disease–symptom–treatment graph whose every edge
+carries the evidence behind it (how many patients, how strong, how
+significant), and the means to question it.
+
+Examples
+--------
+>>> import kgmed
+>>> kg = kgmed.build(kgmed.datasets.synthetic(3000, random_state=0))
+>>> kg.treatments_for("asthma")["label"].iloc[0]
+'albuterol'
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from kgmed import datasets, query, schema
+from kgmed.build import build, graph_from_rules
+from kgmed.errors import (
+    ColumnNotFound,
+    ConceptKindError,
+    ConceptNotFound,
+    EmptyRecordsError,
+    GraphFileError,
+    KgmedError,
+    MissingValueError,
+    ParameterError,
+    RecordsError,
+    RecordsFileError,
+    RecordsFileNotFound,
+    UnknownKindError,
+)
+from kgmed.graph import KnowledgeGraph, load
+from kgmed.mining import mine_rules, transactions
+from kgmed.records import Records, RecordsReport, read_records
+
+try:
+    __version__ = version("kgmed")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0+unknown"
+
+__all__ = [
+    "ColumnNotFound",
+    "ConceptKindError",
+    "ConceptNotFound",
+    "EmptyRecordsError",
+    "GraphFileError",
+    "KgmedError",
+    "KnowledgeGraph",
+    "MissingValueError",
+    "ParameterError",
+    "Records",
+    "RecordsError",
+    "RecordsFileError",
+    "RecordsFileNotFound",
+    "RecordsReport",
+    "UnknownKindError",
+    "__version__",
+    "build",
+    "datasets",
+    "graph_from_rules",
+    "load",
+    "mine_rules",
+    "query",
+    "read_records",
+    "schema",
+    "transactions",
+]

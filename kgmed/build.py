@@ -1,0 +1,333 @@
+"""Records and rules to a KnowledgeGraph."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from kgmed._validation import check_columns, check_positive_int
+from kgmed.errors import ParameterError, RecordsError
+from kgmed.graph import KnowledgeGraph
+from kgmed.mining import mine_rules, transactions
+from kgmed.records import Records
+from kgmed.schema import relation_for
+
+__all__ = ["build", "graph_from_rules"]
+
+
+def build(
+    data: Records | pd.DataFrame,
+    *,
+    min_support: float = 0.001,
+    min_confidence: float = 0.05,
+    min_patients: int = 11,
+    algorithm: str = "auto",
+    max_len: int = 2,
+    rule_nodes: bool = False,
+) -> KnowledgeGraph:
+    """Build a knowledge graph from patient records.
+
+    Records become a sparse patient × concept matrix, the matrix becomes
+    association rules with their counts and significance
+    (:func:`kgmed.mine_rules`), and the rules of two concepts become typed
+    edges (:func:`graph_from_rules`).
+
+    Parameters
+    ----------
+    data : Records or pandas.DataFrame
+        The records. A DataFrame with the columns ``patient_id``,
+        ``concept`` and ``kind`` is read as it is; for other column names
+        use :meth:`Records.from_dataframe`.
+    min_support : float, default 0.001
+        Keep relations seen in at least this fraction of patients; in (0, 1].
+    min_confidence : float, default 0.05
+        Keep a relation when at least one of its two conditionals
+        (P(symptom | disease) or P(disease | symptom)) reaches this; in [0, 1].
+    min_patients : int, default 11
+        The privacy floor: relations seen in fewer patients, and concepts
+        held by fewer, are left out. Lower it on purpose only.
+    algorithm : {"auto", "pairs", "fpgrowth", "apriori"}, default "auto"
+        The miner, as in :func:`kgmed.mine_rules`.
+    max_len : int, default 2
+        Longest rule mined. Rules of more than two concepts
+        (``{fever, cough} -> influenza``) stay in :attr:`KnowledgeGraph.rules`.
+    rule_nodes : bool, default False
+        Also put each longer rule in the graph as a node of kind ``"rule"``,
+        linked from its antecedents (``antecedent_of``) and to its
+        consequents (``implies``), carrying the rule's statistics.
+
+    Returns
+    -------
+    KnowledgeGraph
+
+    Raises
+    ------
+    ParameterError
+        If a parameter is out of range.
+    RecordsError
+        If the records are not usable (see :meth:`Records.from_dataframe`).
+
+    See Also
+    --------
+    kgmed.read_records, kgmed.mine_rules, KnowledgeGraph
+
+    Examples
+    --------
+    >>> import kgmed
+    >>> records = kgmed.datasets.synthetic(3000, random_state=0)
+    >>> kg = kgmed.build(records, min_support=0.005)
+    >>> kg.symptoms_of("influenza")[["label", "p_symptom_given_disease", "n_patients"]].head(2)
+       label  p_symptom_given_disease  n_patients
+    0  fever                 0.930328         227
+    1  cough                 0.786885         192
+    """
+    if not isinstance(rule_nodes, bool):
+        raise ParameterError(f"rule_nodes must be True or False, got {rule_nodes!r}")
+    records = _as_records(data)
+    matrix = transactions(records)
+    rules = mine_rules(
+        matrix,
+        min_support=min_support,
+        min_confidence=min_confidence,
+        min_patients=min_patients,
+        max_len=max_len,
+        algorithm=algorithm,
+    )
+    params = {
+        "min_support": float(min_support),
+        "min_confidence": float(min_confidence),
+        "min_patients": int(min_patients),
+        "max_len": int(max_len),
+        "algorithm": algorithm,
+    }
+    return graph_from_rules(
+        rules,
+        records.concepts(),
+        n_patients=matrix.n_baskets,
+        min_patients=min_patients,
+        rule_nodes=rule_nodes,
+        params=params,
+    )
+
+
+def _as_records(data: Records | pd.DataFrame) -> Records:
+    if isinstance(data, Records):
+        return data
+    if isinstance(data, pd.DataFrame):
+        return Records.from_dataframe(data)
+    raise RecordsError(
+        f"build expects Records or a pandas DataFrame, got {type(data).__name__}; "
+        f"read a file with kgmed.read_records(path)"
+    )
+
+
+def graph_from_rules(
+    rules: pd.DataFrame,
+    concepts: pd.DataFrame,
+    *,
+    n_patients: int,
+    min_patients: int = 11,
+    rule_nodes: bool = False,
+    params: dict[str, Any] | None = None,
+) -> KnowledgeGraph:
+    """Make typed, evidence-carrying edges of pairwise rules.
+
+    Each pair of concepts found in a rule (in either direction) becomes one
+    edge whose relation comes from the kinds of its ends
+    (:func:`kgmed.schema.relation_for`): ``has_symptom`` runs from the
+    disease to the symptom and holds both ``p_target_given_source``
+    (P(symptom | disease)) and ``p_source_given_target``.
+
+    Parameters
+    ----------
+    rules : pandas.DataFrame
+        Rules with the columns of :data:`kgmed.mining.RULE_COLUMNS`, as
+        :func:`kgmed.mine_rules` returns them.
+    concepts : pandas.DataFrame
+        One row per concept: ``concept_id``, ``label``, ``kind``, ``system``,
+        ``code``, ``n_patients`` (:meth:`Records.concepts`).
+    n_patients : int
+        Patients in the records.
+    min_patients : int, default 11
+        Concepts held by fewer patients are left out, and so are rules
+        seen in fewer.
+    rule_nodes : bool, default False
+        Add longer rules as nodes, as :func:`build` says.
+    params : dict, optional
+        Stored in :attr:`KnowledgeGraph.params`.
+
+    Returns
+    -------
+    KnowledgeGraph
+
+    Raises
+    ------
+    ColumnNotFound
+        If ``rules`` or ``concepts`` lacks a column.
+    RecordsError
+        If a rule names a concept that ``concepts`` does not list.
+
+    Examples
+    --------
+    >>> import kgmed
+    >>> records = kgmed.datasets.synthetic(2000, random_state=0)
+    >>> rules = kgmed.mine_rules(records, min_support=0.01)
+    >>> kg = kgmed.graph_from_rules(rules, records.concepts(), n_patients=records.n_patients)
+    >>> sorted(set(kg.edges()["relation"]))
+    ['associated_with', 'co_occurs_with', 'co_prescribed_with', 'comorbid_with', 'has_symptom', 'treated_with']
+    """
+    min_patients = check_positive_int("min_patients", min_patients)
+    check_columns(
+        rules,
+        dict.fromkeys(
+            [
+                "antecedents",
+                "consequents",
+                "n_antecedent",
+                "n_consequent",
+                "n_both",
+                "n_total",
+                "lift",
+                "leverage",
+                "support",
+                "p_value",
+                "q_value",
+            ]
+        ),
+        where="rules",
+    )
+    check_columns(
+        concepts,
+        dict.fromkeys(["concept_id", "label", "kind", "system", "code", "n_patients"]),
+        where="concepts",
+    )
+    rules = rules.loc[rules["n_both"].to_numpy() >= min_patients].reset_index(drop=True)
+    shown = concepts.loc[concepts["n_patients"].to_numpy() >= min_patients]
+
+    graph: nx.MultiDiGraph[str] = nx.MultiDiGraph()
+    graph.add_nodes_from(
+        (
+            str(row.concept_id),
+            {
+                "kind": str(row.kind),
+                "label": str(row.label),
+                "system": _none_if_na(row.system),
+                "code": _none_if_na(row.code),
+                "n_patients": int(row.n_patients),
+            },
+        )
+        for row in shown.itertuples(index=False)
+    )
+    kinds = concepts.set_index("concept_id")["kind"]
+    for source, target, relation, evidence in _pair_edges(rules, kinds):
+        graph.add_edge(source, target, key=relation, **evidence)
+    if rule_nodes:
+        _add_rule_nodes(graph, rules, concepts.set_index("concept_id")["label"])
+    all_params = dict(params or {})
+    all_params.update(
+        n_patients=int(n_patients),
+        min_patients=int(min_patients),
+        n_concepts_suppressed=int(len(concepts) - len(shown)),
+    )
+    return KnowledgeGraph(graph, rules, params=all_params)
+
+
+def _none_if_na(value: object) -> str | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    return str(value)
+
+
+def _single(itemsets: pd.Series) -> np.ndarray:
+    return np.array([next(iter(items)) for items in itemsets], dtype=object)
+
+
+def _pair_edges(
+    rules: pd.DataFrame, kinds: pd.Series
+) -> list[tuple[str, str, str, dict[str, Any]]]:
+    sizes_a = rules["antecedents"].map(len).to_numpy()
+    sizes_c = rules["consequents"].map(len).to_numpy()
+    pairs = rules.loc[(sizes_a == 1) & (sizes_c == 1)]
+    if len(pairs) == 0:
+        return []
+    a, c = _single(pairs["antecedents"]), _single(pairs["consequents"])
+    unknown = sorted(set(a).union(c).difference(kinds.index))
+    if unknown:
+        raise RecordsError(
+            f"rules name {len(unknown)} concept(s) that the concepts table does not "
+            f"list, e.g. {unknown[:3]}"
+        )
+    kind_a, kind_c = kinds.reindex(a).to_numpy(), kinds.reindex(c).to_numpy()
+    relation = np.empty(len(pairs), dtype=object)
+    swap = np.zeros(len(pairs), dtype=bool)
+    symmetric = np.zeros(len(pairs), dtype=bool)
+    combos = pd.DataFrame({"a": kind_a, "c": kind_c})
+    for (ka, kc), positions in combos.groupby(["a", "c"], sort=False).indices.items():
+        rel, reverse = relation_for(str(ka), str(kc))
+        relation[positions] = rel.name
+        swap[positions] = reverse
+        symmetric[positions] = rel.symmetric
+    n_a = pairs["n_antecedent"].to_numpy()
+    n_c = pairs["n_consequent"].to_numpy()
+    # Symmetric relations run from the smaller concept id to the larger.
+    swap |= symmetric & (a > c)
+    source, target = np.where(swap, c, a), np.where(swap, a, c)
+    n_source, n_target = np.where(swap, n_c, n_a), np.where(swap, n_a, n_c)
+    n_both = pairs["n_both"].to_numpy()
+    table = pd.DataFrame(
+        {
+            "source": source,
+            "target": target,
+            "relation": relation,
+            "p_target_given_source": n_both / n_source,
+            "p_source_given_target": n_both / n_target,
+            "lift": pairs["lift"].to_numpy(),
+            "leverage": pairs["leverage"].to_numpy(),
+            "support": pairs["support"].to_numpy(),
+            "n_patients": n_both,
+            "n_source": n_source,
+            "n_target": n_target,
+            "n_total": pairs["n_total"].to_numpy(),
+            "p_value": pairs["p_value"].to_numpy(),
+            "q_value": pairs["q_value"].to_numpy(),
+            "provenance": "mined",
+        }
+    ).drop_duplicates(["source", "target", "relation"])
+    table = table.sort_values(["relation", "source", "target"], kind="stable")
+    return [
+        (row.pop("source"), row.pop("target"), row.pop("relation"), row)
+        for row in table.to_dict("records")
+    ]
+
+
+def _add_rule_nodes(graph: nx.MultiDiGraph[str], rules: pd.DataFrame, labels: pd.Series) -> None:
+    sizes = rules["antecedents"].map(len) + rules["consequents"].map(len)
+    for position in np.nonzero(sizes.to_numpy() > 2)[0]:
+        rule = rules.iloc[position]
+        antecedents, consequents = (
+            sorted(rule["antecedents"]),
+            sorted(rule["consequents"]),
+        )
+        node = f"rule:{position}"
+        text = " + ".join(str(labels[a]) for a in antecedents)
+        text += " → " + " + ".join(str(labels[c]) for c in consequents)
+        graph.add_node(
+            node,
+            kind="rule",
+            label=text,
+            system=None,
+            code=None,
+            n_patients=int(rule["n_both"]),
+            support=float(rule["support"]),
+            confidence=float(rule["confidence"]),
+            lift=float(rule["lift"]),
+            p_value=float(rule["p_value"]),
+            q_value=float(rule["q_value"]),
+        )
+        for concept in antecedents:
+            graph.add_edge(concept, node, key="antecedent_of", provenance="mined")
+        for concept in consequents:
+            graph.add_edge(node, concept, key="implies", provenance="mined")

@@ -1,0 +1,480 @@
+"""Synthetic patient records drawn from a known disease–symptom–treatment model.
+
+The generator draws each patient's diseases (with comorbidity: diabetes
+raises the chance of hypertension, both raise that of heart failure), then
+symptoms and treatments through noisy-OR links with a leak, plus background
+drugs that many people take whatever they have. Because the model is known,
+the records come with their truth, which tests and benchmarks measure
+kgmed against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, overload
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from kgmed._validation import check_positive_int
+from kgmed.errors import ParameterError
+from kgmed.records import Records
+
+__all__ = ["SyntheticModel", "default_model", "synthetic"]
+
+
+@dataclass(frozen=True)
+class SyntheticModel:
+    """A generative model of patient records, and so the truth behind them.
+
+    Attributes
+    ----------
+    concepts : pandas.DataFrame
+        One row per concept: ``label``, ``kind``, ``system``, ``code``
+        (``<NA>`` when uncoded) and ``rate``: a disease's base prevalence, a
+        symptom's or treatment's leak (its rate with none of the diseases
+        that cause it).
+    links : pandas.DataFrame
+        ``source``, ``target`` (labels), ``relation`` and ``weight``:
+        ``has_symptom`` and ``treated_with`` weights are noisy-OR
+        probabilities (the chance that the disease alone brings the symptom
+        or treatment); ``raises_risk_of`` weights multiply the target
+        disease's prevalence when the source disease is present.
+    """
+
+    concepts: pd.DataFrame
+    links: pd.DataFrame
+
+    def direct_edges(self, relation: str | None = None) -> pd.DataFrame:
+        """The true disease→symptom and disease→treatment links.
+
+        Examples
+        --------
+        >>> from kgmed.datasets import default_model
+        >>> edges = default_model().direct_edges("has_symptom")
+        >>> edges.loc[edges["source"] == "influenza", "target"].iloc[0]
+        'fever'
+        """
+        links = self.links[self.links["relation"] != "raises_risk_of"]
+        if relation is not None:
+            links = links[links["relation"] == relation]
+        return links.reset_index(drop=True)
+
+
+# label, ICD-10-CM code, base prevalence
+_DISEASES: list[tuple[str, str, float]] = [
+    ("type 2 diabetes mellitus", "E11.9", 0.09),
+    ("hypertension", "I10", 0.20),
+    ("heart failure", "I50.9", 0.015),
+    ("chronic obstructive pulmonary disease", "J44.9", 0.04),
+    ("pneumonia", "J18.9", 0.03),
+    ("asthma", "J45.909", 0.08),
+    ("influenza", "J11.1", 0.08),
+    ("covid-19", "U07.1", 0.05),
+    ("common cold", "J00", 0.12),
+    ("urinary tract infection", "N39.0", 0.06),
+    ("gastroesophageal reflux disease", "K21.9", 0.10),
+    ("migraine", "G43.909", 0.07),
+    ("major depressive disorder", "F32.9", 0.07),
+    ("hypothyroidism", "E03.9", 0.05),
+    ("iron deficiency anemia", "D50.9", 0.04),
+]
+
+# source disease, target disease, multiplier on the target's prevalence.
+# Sources come before targets in _DISEASES, so one pass draws them in order.
+_RISKS: list[tuple[str, str, float]] = [
+    ("type 2 diabetes mellitus", "hypertension", 2.0),
+    ("hypertension", "heart failure", 3.0),
+    ("type 2 diabetes mellitus", "heart failure", 2.0),
+    ("chronic obstructive pulmonary disease", "pneumonia", 3.0),
+    ("migraine", "major depressive disorder", 1.8),
+]
+
+# label, HPO code (None: uncoded), leak
+_SYMPTOMS: list[tuple[str, str | None, float]] = [
+    ("fever", "HP:0001945", 0.02),
+    ("cough", "HP:0012735", 0.04),
+    ("shortness of breath", "HP:0002094", 0.02),
+    ("headache", "HP:0002315", 0.08),
+    ("fatigue", "HP:0012378", 0.06),
+    ("muscle pain", "HP:0003326", 0.03),
+    ("nausea", "HP:0002018", 0.03),
+    ("vomiting", "HP:0002013", 0.01),
+    ("chest pain", "HP:0100749", 0.01),
+    ("edema", "HP:0000969", 0.01),
+    ("polyuria", "HP:0000103", 0.01),
+    ("polydipsia", "HP:0001959", 0.01),
+    ("wheezing", "HP:0030828", 0.01),
+    ("dysuria", "HP:0100518", 0.01),
+    ("runny nose", "HP:0031417", 0.04),
+    ("loss of smell", "HP:0000458", 0.005),
+    ("photophobia", "HP:0000613", 0.01),
+    ("insomnia", "HP:0100785", 0.04),
+    ("pallor", "HP:0000980", 0.01),
+    ("sore throat", None, 0.03),
+    ("heartburn", None, 0.03),
+    ("dizziness", None, 0.03),
+    ("blurred vision", None, 0.01),
+    ("weight gain", None, 0.02),
+    ("cold intolerance", None, 0.01),
+    ("low mood", None, 0.03),
+]
+
+# label, RxNorm ingredient code (None: uncoded), background rate
+_TREATMENTS: list[tuple[str, str | None, float]] = [
+    ("acetaminophen", "161", 0.15),
+    ("ibuprofen", "5640", 0.10),
+    ("oseltamivir", "260101", 0.002),
+    ("amoxicillin", "723", 0.01),
+    ("azithromycin", "18631", 0.005),
+    ("albuterol", "435", 0.005),
+    ("fluticasone", "41126", 0.01),
+    ("tiotropium", "69120", 0.001),
+    ("lisinopril", "29046", 0.005),
+    ("amlodipine", "17767", 0.005),
+    ("metoprolol", "6918", 0.005),
+    ("furosemide", "4603", 0.002),
+    ("metformin", "6809", 0.002),
+    ("atorvastatin", "83367", 0.04),
+    ("nitrofurantoin", "7454", 0.001),
+    ("omeprazole", "7646", 0.02),
+    ("sumatriptan", "37418", 0.001),
+    ("sertraline", "36437", 0.01),
+    ("levothyroxine", "10582", 0.003),
+    ("ferrous sulfate", None, 0.01),
+    ("vitamin d", None, 0.12),
+]
+
+# disease, target, noisy-OR weight; the target's kind tells the relation
+_LINKS: list[tuple[str, str, float]] = [
+    ("influenza", "fever", 0.85),
+    ("influenza", "cough", 0.75),
+    ("influenza", "muscle pain", 0.65),
+    ("influenza", "fatigue", 0.60),
+    ("influenza", "headache", 0.55),
+    ("influenza", "sore throat", 0.40),
+    ("influenza", "runny nose", 0.30),
+    ("influenza", "oseltamivir", 0.55),
+    ("influenza", "acetaminophen", 0.30),
+    ("covid-19", "fever", 0.70),
+    ("covid-19", "cough", 0.65),
+    ("covid-19", "fatigue", 0.60),
+    ("covid-19", "loss of smell", 0.45),
+    ("covid-19", "muscle pain", 0.35),
+    ("covid-19", "shortness of breath", 0.30),
+    ("covid-19", "headache", 0.30),
+    ("covid-19", "acetaminophen", 0.40),
+    ("common cold", "runny nose", 0.80),
+    ("common cold", "sore throat", 0.60),
+    ("common cold", "cough", 0.50),
+    ("common cold", "headache", 0.20),
+    ("common cold", "fever", 0.15),
+    ("common cold", "acetaminophen", 0.30),
+    ("common cold", "ibuprofen", 0.20),
+    ("pneumonia", "cough", 0.85),
+    ("pneumonia", "fever", 0.75),
+    ("pneumonia", "shortness of breath", 0.60),
+    ("pneumonia", "fatigue", 0.50),
+    ("pneumonia", "chest pain", 0.45),
+    ("pneumonia", "amoxicillin", 0.70),
+    ("pneumonia", "azithromycin", 0.30),
+    ("asthma", "wheezing", 0.70),
+    ("asthma", "shortness of breath", 0.65),
+    ("asthma", "cough", 0.50),
+    ("asthma", "chest pain", 0.20),
+    ("asthma", "albuterol", 0.85),
+    ("asthma", "fluticasone", 0.40),
+    ("chronic obstructive pulmonary disease", "shortness of breath", 0.75),
+    ("chronic obstructive pulmonary disease", "cough", 0.70),
+    ("chronic obstructive pulmonary disease", "wheezing", 0.45),
+    ("chronic obstructive pulmonary disease", "fatigue", 0.35),
+    ("chronic obstructive pulmonary disease", "tiotropium", 0.60),
+    ("chronic obstructive pulmonary disease", "albuterol", 0.60),
+    ("hypertension", "headache", 0.15),
+    ("hypertension", "dizziness", 0.12),
+    ("hypertension", "lisinopril", 0.50),
+    ("hypertension", "amlodipine", 0.35),
+    ("type 2 diabetes mellitus", "polyuria", 0.45),
+    ("type 2 diabetes mellitus", "polydipsia", 0.40),
+    ("type 2 diabetes mellitus", "fatigue", 0.30),
+    ("type 2 diabetes mellitus", "blurred vision", 0.20),
+    ("type 2 diabetes mellitus", "metformin", 0.80),
+    ("type 2 diabetes mellitus", "atorvastatin", 0.35),
+    ("heart failure", "shortness of breath", 0.80),
+    ("heart failure", "edema", 0.65),
+    ("heart failure", "fatigue", 0.60),
+    ("heart failure", "weight gain", 0.30),
+    ("heart failure", "furosemide", 0.75),
+    ("heart failure", "metoprolol", 0.50),
+    ("heart failure", "lisinopril", 0.40),
+    ("urinary tract infection", "dysuria", 0.80),
+    ("urinary tract infection", "polyuria", 0.40),
+    ("urinary tract infection", "fever", 0.20),
+    ("urinary tract infection", "nitrofurantoin", 0.60),
+    ("gastroesophageal reflux disease", "heartburn", 0.80),
+    ("gastroesophageal reflux disease", "chest pain", 0.30),
+    ("gastroesophageal reflux disease", "nausea", 0.20),
+    ("gastroesophageal reflux disease", "omeprazole", 0.75),
+    ("migraine", "headache", 0.95),
+    ("migraine", "photophobia", 0.60),
+    ("migraine", "nausea", 0.50),
+    ("migraine", "vomiting", 0.25),
+    ("migraine", "sumatriptan", 0.60),
+    ("migraine", "ibuprofen", 0.40),
+    ("major depressive disorder", "low mood", 0.85),
+    ("major depressive disorder", "insomnia", 0.50),
+    ("major depressive disorder", "fatigue", 0.50),
+    ("major depressive disorder", "sertraline", 0.65),
+    ("hypothyroidism", "fatigue", 0.60),
+    ("hypothyroidism", "weight gain", 0.45),
+    ("hypothyroidism", "cold intolerance", 0.40),
+    ("hypothyroidism", "levothyroxine", 0.90),
+    ("iron deficiency anemia", "fatigue", 0.70),
+    ("iron deficiency anemia", "pallor", 0.50),
+    ("iron deficiency anemia", "dizziness", 0.30),
+    ("iron deficiency anemia", "shortness of breath", 0.20),
+    ("iron deficiency anemia", "ferrous sulfate", 0.80),
+]
+
+
+def default_model() -> SyntheticModel:
+    """The model behind :func:`synthetic`: 15 diseases, 26 symptoms, 21 treatments.
+
+    Diseases carry ICD-10-CM codes, most symptoms Human Phenotype Ontology
+    codes and most treatments RxNorm ingredient codes; the rest are uncoded,
+    as in real records. The numbers are illustrative, not epidemiology.
+
+    Returns
+    -------
+    SyntheticModel
+
+    Examples
+    --------
+    >>> from kgmed.datasets import default_model
+    >>> m = default_model()
+    >>> m.concepts["kind"].value_counts().to_dict()
+    {'symptom': 26, 'treatment': 21, 'disease': 15}
+    """
+    rows: list[tuple[str, str, str | None, str | None, float]] = [
+        ("disease", label, "ICD10CM", code, rate) for label, code, rate in _DISEASES
+    ]
+    rows += [
+        (
+            "symptom",
+            label,
+            "HP" if code else None,
+            code.split(":")[1] if code else None,
+            leak,
+        )
+        for label, code, leak in _SYMPTOMS
+    ]
+    rows += [
+        ("treatment", label, "RXNORM" if code else None, code, rate)
+        for label, code, rate in _TREATMENTS
+    ]
+    concepts = pd.DataFrame(rows, columns=["kind", "label", "system", "code", "rate"])
+    concepts = concepts[["label", "kind", "system", "code", "rate"]].astype(
+        {"label": "string", "kind": "string", "system": "string", "code": "string"}
+    )
+    kind = dict(zip(concepts["label"], concepts["kind"], strict=True))
+    links = [
+        (d, t, "has_symptom" if kind[t] == "symptom" else "treated_with", w) for d, t, w in _LINKS
+    ]
+    links += [(s, t, "raises_risk_of", m) for s, t, m in _RISKS]
+    return SyntheticModel(
+        concepts=concepts,
+        links=pd.DataFrame(links, columns=["source", "target", "relation", "weight"]).astype(
+            {"source": "string", "target": "string", "relation": "string"}
+        ),
+    )
+
+
+@overload
+def synthetic(
+    n_patients: int = ...,
+    *,
+    random_state: int | np.random.Generator | None = ...,
+    messy: bool = ...,
+    as_frame: Literal[False] = ...,
+    return_truth: Literal[False] = ...,
+    model: SyntheticModel | None = ...,
+) -> Records: ...
+@overload
+def synthetic(
+    n_patients: int = ...,
+    *,
+    random_state: int | np.random.Generator | None = ...,
+    messy: bool = ...,
+    as_frame: Literal[True],
+    return_truth: Literal[False] = ...,
+    model: SyntheticModel | None = ...,
+) -> pd.DataFrame: ...
+@overload
+def synthetic(
+    n_patients: int = ...,
+    *,
+    random_state: int | np.random.Generator | None = ...,
+    messy: bool = ...,
+    as_frame: Literal[False] = ...,
+    return_truth: Literal[True],
+    model: SyntheticModel | None = ...,
+) -> tuple[Records, SyntheticModel]: ...
+@overload
+def synthetic(
+    n_patients: int = ...,
+    *,
+    random_state: int | np.random.Generator | None = ...,
+    messy: bool = ...,
+    as_frame: Literal[True],
+    return_truth: Literal[True],
+    model: SyntheticModel | None = ...,
+) -> tuple[pd.DataFrame, SyntheticModel]: ...
+def synthetic(
+    n_patients: int = 2000,
+    *,
+    random_state: int | np.random.Generator | None = None,
+    messy: bool = False,
+    as_frame: bool = False,
+    return_truth: bool = False,
+    model: SyntheticModel | None = None,
+) -> Records | pd.DataFrame | tuple[Records | pd.DataFrame, SyntheticModel]:
+    """Draw synthetic patient records from a known model.
+
+    Each patient's diseases are drawn in the model's order, each with its
+    prevalence times the multipliers of the diseases already drawn. Each
+    symptom and treatment is then present with the noisy-OR probability
+    ``1 - (1 - leak) * prod(1 - weight)`` over the patient's diseases that
+    link to it. Patients with no record at all are drawn again, so every
+    patient asked for appears.
+
+    Parameters
+    ----------
+    n_patients : int, default 2000
+        Patients to draw.
+    random_state : int, numpy.random.Generator or None
+        Seed or generator, for reproducible draws.
+    messy : bool, default False
+        Write labels as real exports do (random case, underscores, stray and
+        non-breaking spaces) and repeat about 5 % of rows, so that a reader
+        has something to normalize. The concepts and counts are unchanged.
+    as_frame : bool, default False
+        Return the long table (``patient_id``, ``concept``, ``kind``,
+        ``code``, ``system``) instead of :class:`Records`.
+    return_truth : bool, default False
+        Also return the model the records were drawn from.
+    model : SyntheticModel, optional
+        The model; :func:`default_model` by default.
+
+    Returns
+    -------
+    Records or pandas.DataFrame
+        The records.
+    SyntheticModel
+        The model, when ``return_truth`` is True.
+
+    Examples
+    --------
+    >>> import kgmed
+    >>> records = kgmed.datasets.synthetic(1000, random_state=0)
+    >>> records.n_patients
+    1000
+    >>> frame, truth = kgmed.datasets.synthetic(100, random_state=0, as_frame=True,
+    ...                                         return_truth=True)
+    >>> frame.columns.tolist()
+    ['patient_id', 'concept', 'kind', 'code', 'system']
+    """
+    n_patients = check_positive_int("n_patients", n_patients)
+    if model is None:
+        model = default_model()
+    rng = np.random.default_rng(random_state)
+    presence = _draw(model, n_patients, rng)
+    frame = _long_table(model, presence)
+    if messy:
+        frame = _mess_up(frame, rng)
+    result: Records | pd.DataFrame = frame
+    if not as_frame:
+        result = Records.from_dataframe(
+            frame, code="code", system="system", source="synthetic records"
+        )
+    return (result, model) if return_truth else result
+
+
+def _draw(model: SyntheticModel, n: int, rng: np.random.Generator) -> npt.NDArray[np.bool_]:
+    """Patients × concepts presence, every patient with at least one concept."""
+    concepts = model.concepts
+    labels = concepts["label"].tolist()
+    position = {label: i for i, label in enumerate(labels)}
+    diseases = np.nonzero((concepts["kind"] == "disease").to_numpy())[0]
+    others = np.nonzero((concepts["kind"] != "disease").to_numpy())[0]
+    rates = concepts["rate"].to_numpy(dtype=float)
+    links = model.links
+    if not set(links["source"]).union(links["target"]).issubset(position):
+        raise ParameterError("model links name concepts that model.concepts does not list")
+
+    # log(1 - w) per (disease, other concept) for the noisy-OR product.
+    log_keep = np.zeros((len(labels), len(labels)))
+    direct = links[links["relation"] != "raises_risk_of"]
+    for source, target, weight in direct[["source", "target", "weight"]].itertuples(index=False):
+        log_keep[position[source], position[target]] = np.log1p(-min(float(weight), 1 - 1e-12))
+    risks = links[links["relation"] == "raises_risk_of"]
+    raised_by = {
+        d: [
+            (position[str(source)], float(mult))
+            for source, mult in risks.loc[
+                risks["target"] == labels[d], ["source", "weight"]
+            ].itertuples(index=False)
+        ]
+        for d in diseases
+    }
+
+    result = np.zeros((n, len(labels)), dtype=bool)
+    todo = np.arange(n)
+    while len(todo):
+        m = len(todo)
+        x = np.zeros((m, len(labels)), dtype=bool)
+        for d in diseases:
+            p = np.full(m, rates[d])
+            for source, mult in raised_by[d]:
+                p = np.where(x[:, source], p * mult, p)
+            x[:, d] = rng.random(m) < np.minimum(p, 0.95)
+        log_absent = x[:, diseases].astype(float) @ log_keep[np.ix_(diseases, others)]
+        p_present = 1.0 - (1.0 - rates[others]) * np.exp(log_absent)
+        x[:, others] = rng.random((m, len(others))) < p_present
+        done = x.any(axis=1)
+        result[todo[done]] = x[done]
+        todo = todo[~done]
+    return result
+
+
+def _long_table(model: SyntheticModel, presence: npt.NDArray[np.bool_]) -> pd.DataFrame:
+    width = len(str(presence.shape[0]))
+    rows, cols = np.nonzero(presence)
+    concepts = model.concepts.iloc[cols].reset_index(drop=True)
+    ids = pd.Series(rows + 1).map(lambda i: f"P{i:0{width}d}")
+    return pd.DataFrame(
+        {
+            "patient_id": ids.astype("string"),
+            "concept": concepts["label"],
+            "kind": concepts["kind"],
+            "code": concepts["code"],
+            "system": concepts["system"],
+        }
+    )
+
+
+def _mess_up(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    labels = frame["concept"].astype(str).to_numpy(dtype=object)
+    style = rng.integers(0, 6, size=len(labels))
+    variants: dict[int, Callable[[str], str]] = {
+        1: lambda s: s.upper(),
+        2: lambda s: s.title(),
+        3: lambda s: s.replace(" ", "_"),
+        4: lambda s: f"  {s} ",
+        5: lambda s: s.replace(" ", "\u00a0"),
+    }
+    messy = [variants[k](s) if k in variants else s for s, k in zip(labels, style, strict=True)]
+    frame = frame.assign(concept=pd.Series(messy, index=frame.index, dtype="string"))
+    repeat = frame.iloc[np.nonzero(rng.random(len(frame)) < 0.05)[0]]
+    return pd.concat([frame, repeat]).sort_index(kind="stable").reset_index(drop=True)

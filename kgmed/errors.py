@@ -1,0 +1,98 @@
+"""Exceptions raised by kgmed, rooted at :class:`KgmedError`.
+
+Each subclass also inherits the builtin exception a Python user would reach
+for (``ValueError``, ``KeyError``, ``FileNotFoundError``), so that code which
+already catches those keeps working, as scikit-learn's ``NotFittedError`` is
+both a ``ValueError`` and an ``AttributeError``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ColumnNotFound",
+    "ConceptKindError",
+    "ConceptNotFound",
+    "EmptyRecordsError",
+    "GraphFileError",
+    "KgmedError",
+    "MissingValueError",
+    "ParameterError",
+    "RecordsError",
+    "RecordsFileError",
+    "RecordsFileNotFound",
+    "UnknownKindError",
+]
+
+
+class KgmedError(Exception):
+    """Base class of every error kgmed raises on purpose.
+
+    Examples
+    --------
+    >>> import kgmed
+    >>> try:
+    ...     kgmed.build(kgmed.datasets.synthetic(100, random_state=0), min_support=2)
+    ... except kgmed.KgmedError as err:
+    ...     print(type(err).__name__)
+    ParameterError
+    """
+
+
+class ParameterError(KgmedError, ValueError):
+    """A parameter is out of its range or of the wrong type."""
+
+
+class RecordsError(KgmedError, ValueError):
+    """Records cannot be read as given: wrong shape, columns or values."""
+
+
+class ColumnNotFound(RecordsError):
+    """A column the reader needs is not in the table."""
+
+
+class EmptyRecordsError(RecordsError):
+    """The table holds no usable observation."""
+
+
+class MissingValueError(RecordsError):
+    """A value that must be present (such as a patient id) is missing."""
+
+
+class UnknownKindError(RecordsError):
+    """A ``kind`` value is not one of :data:`kgmed.schema.KINDS`."""
+
+
+class RecordsFileError(RecordsError):
+    """A records file exists but cannot be parsed (not CSV, bad encoding)."""
+
+
+class RecordsFileNotFound(RecordsError, FileNotFoundError):
+    """A records file does not exist."""
+
+
+class _MessageKeyError(KeyError):
+    # KeyError.__str__ shows repr(message), quotes and escaped newlines
+    # included; a user-facing message should read as written.
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class ConceptNotFound(KgmedError, _MessageKeyError):
+    """A term names no concept in the graph.
+
+    The message lists the closest known labels. ``term`` holds the term as
+    given and ``suggestions`` the closest labels.
+    """
+
+    def __init__(self, message: str, *, term: str = "", suggestions: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.term = term
+        self.suggestions = suggestions
+
+
+class ConceptKindError(KgmedError, ValueError):
+    """A concept exists but is of the wrong kind for the question asked."""
+
+
+class GraphFileError(KgmedError, ValueError):
+    """A file given to :func:`kgmed.load` is not a saved kgmed graph."""

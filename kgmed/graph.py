@@ -1,0 +1,736 @@
+"""KnowledgeGraph: the graph, its nodes and edges as tables, term look-up, merge, save and load."""
+
+from __future__ import annotations
+
+import difflib
+import gzip
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import pandas as pd
+
+from kgmed import query
+from kgmed._validation import check_columns
+from kgmed.errors import (
+    ConceptKindError,
+    ConceptNotFound,
+    GraphFileError,
+    ParameterError,
+)
+from kgmed.mining.rules import RULE_COLUMNS
+from kgmed.records._normalize import clean_text
+from kgmed.schema import RELATION_ALIASES, RELATIONS, concept_id_for
+
+__all__ = ["EDGE_COLUMNS", "NODE_COLUMNS", "KnowledgeGraph", "load"]
+
+#: Columns of :meth:`KnowledgeGraph.nodes`.
+NODE_COLUMNS: tuple[str, ...] = ("id", "label", "kind", "system", "code", "n_patients")
+
+#: Columns of :meth:`KnowledgeGraph.edges`.
+EDGE_COLUMNS: tuple[str, ...] = (
+    "source",
+    "target",
+    "relation",
+    "source_label",
+    "target_label",
+    "p_target_given_source",
+    "p_source_given_target",
+    "lift",
+    "leverage",
+    "support",
+    "n_patients",
+    "n_source",
+    "n_target",
+    "n_total",
+    "p_value",
+    "q_value",
+    "provenance",
+)
+
+_EVIDENCE: tuple[str, ...] = EDGE_COLUMNS[5:16]
+_FORMAT = "kgmed-graph"
+_FORMAT_VERSION = 1
+
+
+class KnowledgeGraph:
+    """A disease–symptom–treatment graph whose every edge carries its evidence.
+
+    Build one with :func:`kgmed.build`; load a saved one with
+    :func:`kgmed.load`. The methods are a thin face over plain objects: the
+    graph is a :class:`networkx.MultiDiGraph` in :attr:`graph`, the rules it
+    came from a DataFrame in :attr:`rules`.
+
+    Attributes
+    ----------
+    graph : networkx.MultiDiGraph
+        Nodes are concept ids with attributes ``kind``, ``label``,
+        ``system``, ``code`` and ``n_patients``; edges are keyed by their
+        ``relation`` and carry the columns of :data:`EDGE_COLUMNS` from
+        ``p_target_given_source`` on.
+    rules : pandas.DataFrame
+        The mined rules, as :func:`kgmed.mine_rules` returns them.
+    params : dict
+        How the graph was built (``min_support``, ``min_patients``,
+        ``n_patients``...).
+
+    See Also
+    --------
+    kgmed.build : Records to a KnowledgeGraph.
+
+    Examples
+    --------
+    >>> import kgmed
+    >>> kg = kgmed.build(kgmed.datasets.synthetic(3000, random_state=0))
+    >>> kg
+    <KnowledgeGraph: ... concepts (... disease, ... symptom, ... treatment), ... edges from 3,000 patients, min_patients=11>
+    >>> kg.symptoms_of("influenza")[["label", "n_patients"]].head(3)
+         label  n_patients
+    0    fever         227
+    1    cough         192
+    2  fatigue         172
+    """
+
+    def __init__(
+        self,
+        graph: nx.MultiDiGraph[str] | None = None,
+        rules: pd.DataFrame | None = None,
+        *,
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.graph: nx.MultiDiGraph[str] = graph if graph is not None else nx.MultiDiGraph()
+        self.rules: pd.DataFrame = (
+            rules if rules is not None else pd.DataFrame(columns=list(RULE_COLUMNS))
+        )
+        self.params: dict[str, Any] = dict(params or {})
+        self._index: _TermIndex | None = None
+
+    # -- size and summary ---------------------------------------------------
+
+    def __len__(self) -> int:
+        return int(self.graph.number_of_nodes())
+
+    def __contains__(self, term: object) -> bool:
+        if not isinstance(term, str):
+            return False
+        try:
+            self.resolve(term)
+        except (ConceptNotFound, ConceptKindError):
+            return False
+        return True
+
+    def __repr__(self) -> str:
+        kinds = pd.Series([k for _, k in self.graph.nodes(data="kind")], dtype=object)
+        counts = kinds.value_counts()
+        order = [k for k in ("disease", "symptom", "treatment") if k in counts.index]
+        order += sorted(k for k in counts.index if k not in order)
+        by_kind = ", ".join(f"{counts[k]:,} {k}" for k in order)
+        n_patients = self.params.get("n_patients")
+        source = f" from {n_patients:,} patients" if n_patients is not None else ""
+        floor = self.params.get("min_patients")
+        floor_text = f", min_patients={floor}" if floor is not None else ""
+        return (
+            f"<KnowledgeGraph: {len(self):,} concepts ({by_kind}), "
+            f"{self.graph.number_of_edges():,} edges{source}{floor_text}>"
+        )
+
+    def summary(self) -> pd.DataFrame:
+        """Counts of nodes by kind and edges by relation.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``part`` (``"node"`` or ``"edge"``), ``type`` (a kind or
+            a relation) and ``count``.
+
+        Examples
+        --------
+        >>> import kgmed
+        >>> kg = kgmed.build(kgmed.datasets.synthetic(2000, random_state=0))
+        >>> kg.summary().columns.tolist()
+        ['part', 'type', 'count']
+        """
+        nodes = self.nodes()["kind"].value_counts().sort_index()
+        edges = self.edges()["relation"].value_counts().sort_index()
+        return pd.concat(
+            [
+                pd.DataFrame({"part": "node", "type": nodes.index, "count": nodes.to_numpy()}),
+                pd.DataFrame({"part": "edge", "type": edges.index, "count": edges.to_numpy()}),
+            ],
+            ignore_index=True,
+        )
+
+    # -- tables ---------------------------------------------------------------
+
+    def nodes(self, kind: str | None = None) -> pd.DataFrame:
+        """The concepts as a table.
+
+        Parameters
+        ----------
+        kind : str, optional
+            Only concepts of this kind.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns :data:`NODE_COLUMNS`; ``n_patients`` is ``<NA>`` for
+            concepts known only from curated knowledge.
+
+        Examples
+        --------
+        >>> import kgmed
+        >>> kg = kgmed.build(kgmed.datasets.synthetic(2000, random_state=0))
+        >>> kg.nodes("disease").columns.tolist()
+        ['id', 'label', 'kind', 'system', 'code', 'n_patients']
+        """
+        rows = [{"id": node, **attrs} for node, attrs in self.graph.nodes(data=True)]
+        table = pd.DataFrame(rows, columns=list(NODE_COLUMNS))
+        table["n_patients"] = table["n_patients"].astype("Int64")
+        for column in ("id", "label", "kind", "system", "code"):
+            table[column] = table[column].astype("string")
+        if kind is not None:
+            table = table[table["kind"] == kind].reset_index(drop=True)
+        return table
+
+    def edges(self, relation: str | None = None) -> pd.DataFrame:
+        """The relations as a table, one row per edge.
+
+        Parameters
+        ----------
+        relation : str, optional
+            Only edges of this relation (see :data:`kgmed.schema.RELATIONS`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns :data:`EDGE_COLUMNS`: the ends (``source``, ``target``,
+            as networkx names them) and their labels, the ``relation``, both
+            conditionals, ``lift``, ``leverage``, ``support``, the counts
+            (``n_patients`` with both ends, ``n_source``, ``n_target``,
+            ``n_total``), ``p_value``, ``q_value`` and ``provenance``
+            (``"mined"``, ``"curated:<source>"`` or both, joined by ``"; "``).
+
+        Examples
+        --------
+        >>> import kgmed
+        >>> kg = kgmed.build(kgmed.datasets.synthetic(2000, random_state=0))
+        >>> e = kg.edges("has_symptom")
+        >>> bool((e["n_patients"] >= 11).all())
+        True
+        """
+        if relation is not None:
+            _check_relation(relation)
+        labels: dict[str, Any] = {n: a.get("label") for n, a in self.graph.nodes(data=True)}
+        rows = [
+            {
+                "source": u,
+                "target": v,
+                "relation": key,
+                "source_label": labels.get(u),
+                "target_label": labels.get(v),
+                **attrs,
+            }
+            for u, v, key, attrs in self.graph.edges(keys=True, data=True)
+            if relation is None or key == relation
+        ]
+        table = pd.DataFrame(rows, columns=list(EDGE_COLUMNS))
+        for column in ("n_patients", "n_source", "n_target", "n_total"):
+            table[column] = table[column].astype("Int64")
+        for column in (
+            "p_target_given_source",
+            "p_source_given_target",
+            "lift",
+            "leverage",
+            "support",
+            "p_value",
+            "q_value",
+        ):
+            table[column] = table[column].astype("float64")
+        for column in (
+            "source",
+            "target",
+            "relation",
+            "source_label",
+            "target_label",
+            "provenance",
+        ):
+            table[column] = table[column].astype("string")
+        return table
+
+    # -- terms ---------------------------------------------------------------
+
+    def resolve(self, term: str, *, kind: str | None = None) -> str:
+        """The concept id a term names.
+
+        A term may be a concept id (``"ICD10CM:J11.1"``), a code
+        (``"J11.1"``), or a label in any case and spacing (``"Dry_Cough"``).
+
+        Parameters
+        ----------
+        term : str
+            The term.
+        kind : str, optional
+            The kind the concept must have; also settles a label shared by
+            concepts of different kinds.
+
+        Returns
+        -------
+        str
+            The concept id.
+
+        Raises
+        ------
+        ConceptNotFound
+            If no concept matches; the message lists the closest labels.
+        ConceptKindError
+            If the concept is not of ``kind``.
+
+        Examples
+        --------
+        >>> import kgmed
+        >>> kg = kgmed.build(kgmed.datasets.synthetic(2000, random_state=0))
+        >>> kg.resolve("  INFLUENZA ")
+        'ICD10CM:J11.1'
+        >>> kg.resolve("infuenza")
+        Traceback (most recent call last):
+        ...
+        kgmed.errors.ConceptNotFound: no concept 'infuenza' in the graph; closest labels: ['influenza'...]
+        """
+        if self._index is None or self._index.stale(self.graph):
+            self._index = _TermIndex(self.graph)
+        return self._index.resolve(term, kind=kind, graph=self.graph)
+
+    # -- questions (delegated) ---------------------------------------------
+
+    def symptoms_of(self, disease: str, **options: Any) -> pd.DataFrame:
+        """Symptoms of a disease, strongest first; see :func:`kgmed.query.symptoms_of`."""
+        return query.symptoms_of(self, disease, **options)
+
+    def treatments_for(self, disease: str, **options: Any) -> pd.DataFrame:
+        """Treatments recorded with a disease; see :func:`kgmed.query.treatments_for`."""
+        return query.treatments_for(self, disease, **options)
+
+    def diseases_with(self, symptom: str, **options: Any) -> pd.DataFrame:
+        """Diseases that present a symptom; see :func:`kgmed.query.diseases_with`."""
+        return query.diseases_with(self, symptom, **options)
+
+    def neighbors(self, concept: str, relation: str | None = None, **options: Any) -> pd.DataFrame:
+        """Every related concept; see :func:`kgmed.query.neighbors`."""
+        return query.neighbors(self, concept, relation, **options)
+
+    # -- curated knowledge ---------------------------------------------------
+
+    def add_knowledge(
+        self,
+        knowledge: pd.DataFrame,
+        *,
+        source: str | None = None,
+        subject: str = "subject",
+        relation: str = "relation",
+        object: str = "object",
+        on_missing: str = "add",
+    ) -> pd.Series:
+        """Merge curated (subject, relation, object) statements into the graph.
+
+        A statement that matches a mined edge adds its source to that edge's
+        ``provenance`` (``"mined; curated:hetionet"``) and keeps the mined
+        evidence; one that does not becomes a new edge whose statistics are
+        missing (``NaN``) and whose provenance is ``"curated:<source>"``.
+
+        Parameters
+        ----------
+        knowledge : pandas.DataFrame
+            One statement per row. ``relation`` is one of
+            :data:`kgmed.schema.RELATIONS` or an alias in
+            :data:`kgmed.schema.RELATION_ALIASES` (``"treats"`` reads as
+            ``treated_with`` from the disease).
+        source : str, optional
+            Name of the source (``"hetionet"``); without it, the table needs a
+            ``source`` column.
+        subject, relation, object : str
+            Column names.
+        on_missing : {"add", "error", "skip"}, default "add"
+            What to do with a subject or object not in the graph: add it as a
+            concept with no patient count (its kind from the relation), raise
+            :class:`ConceptNotFound`, or skip the statement (counted in the
+            returned summary).
+
+        Returns
+        -------
+        pandas.Series
+            Counts: ``statements``, ``merged`` (matched a mined edge),
+            ``new_edges``, ``already_present`` (same source twice),
+            ``new_concepts``, ``skipped``.
+
+        Raises
+        ------
+        ColumnNotFound
+            If a column is missing.
+        ParameterError
+            If a relation is not known.
+        ConceptKindError
+            If a subject or object is of the wrong kind for its relation.
+
+        Examples
+        --------
+        >>> import kgmed, pandas as pd
+        >>> kg = kgmed.build(kgmed.datasets.synthetic(3000, random_state=0))
+        >>> facts = pd.DataFrame({"subject": ["influenza", "influenza"],
+        ...                       "relation": ["has_symptom", "has_symptom"],
+        ...                       "object": ["fever", "conjunctivitis"]})
+        >>> kg.add_knowledge(facts, source="textbook").to_dict()
+        {'statements': 2, 'merged': 1, 'new_edges': 1, 'already_present': 0, 'new_concepts': 1, 'skipped': 0}
+        >>> kg.symptoms_of("influenza").set_index("label").loc["fever", "source"]
+        'mined; curated:textbook'
+        """
+        _check_choice_missing(on_missing)
+        required: dict[str, str | None] = {
+            subject: "subject",
+            relation: "relation",
+            object: "object",
+        }
+        if source is None:
+            required["source"] = None
+        check_columns(knowledge, required, where="knowledge")
+        counts = dict.fromkeys(
+            (
+                "statements",
+                "merged",
+                "new_edges",
+                "already_present",
+                "new_concepts",
+                "skipped",
+            ),
+            0,
+        )
+        sources = (
+            pd.Series(source, index=knowledge.index)
+            if source is not None
+            else knowledge["source"].astype("string")
+        )
+        for (s_term, r_term, o_term), name in zip(
+            knowledge[[subject, relation, object]].itertuples(index=False, name=None),
+            sources,
+            strict=True,
+        ):
+            counts["statements"] += 1
+            rel_name, swap = _relation_of(str(r_term))
+            rel = RELATIONS[rel_name]
+            if swap:
+                s_term, o_term = o_term, s_term
+            ends = []
+            for term, kind in ((s_term, rel.source_kind), (o_term, rel.target_kind)):
+                node = self._node_for(str(term), kind, on_missing, counts)
+                ends.append(node)
+            if None in ends:
+                counts["skipped"] += 1
+                continue
+            u, v = str(ends[0]), str(ends[1])
+            if rel.symmetric and v < u:
+                u, v = v, u
+            tag = f"curated:{name}"
+            if self.graph.has_edge(u, v, key=rel_name):
+                attrs = self.graph.edges[u, v, rel_name]
+                parts = attrs["provenance"].split("; ")
+                if tag in parts:
+                    counts["already_present"] += 1
+                    continue
+                counts["merged" if "mined" in parts else "already_present"] += 1
+                attrs["provenance"] = "; ".join(_ordered_provenance([*parts, tag]))
+            else:
+                counts["new_edges"] += 1
+                self.graph.add_edge(u, v, key=rel_name, **_curated_evidence(tag))
+        self._index = None
+        return pd.Series(counts, dtype="int64")
+
+    def _node_for(
+        self, term: str, kind: str, on_missing: str, counts: dict[str, int]
+    ) -> str | None:
+        try:
+            return self.resolve(term, kind=kind)
+        except ConceptNotFound:
+            if on_missing == "error":
+                raise
+            if on_missing == "skip":
+                return None
+        label = clean_text(pd.Series([term])).iloc[0]
+        if pd.isna(label):
+            raise ParameterError("knowledge: a subject or object is empty")
+        node = _curie(str(label))
+        if node not in self.graph:
+            self.graph.add_node(
+                node,
+                kind=kind,
+                label=str(label),
+                system=None,
+                code=None,
+                n_patients=None,
+            )
+            counts["new_concepts"] += 1
+            self._index = None
+        return node
+
+    # -- persistence ---------------------------------------------------------
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the graph, its rules and parameters to a JSON file.
+
+        The file (gzip-compressed when the name ends in ``.gz``) holds no
+        patient identifier; :func:`kgmed.load` reads it back exactly.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write.
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.
+
+        Examples
+        --------
+        >>> import kgmed, tempfile, os
+        >>> kg = kgmed.build(kgmed.datasets.synthetic(2000, random_state=0))
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = kg.save(os.path.join(tmp, "kg.json.gz"))
+        ...     same = kgmed.load(path)
+        >>> same.edges().equals(kg.edges())
+        True
+        """
+        from kgmed import __version__
+
+        target = Path(path)
+        document = {
+            "format": _FORMAT,
+            "format_version": _FORMAT_VERSION,
+            "kgmed_version": __version__,
+            "params": self.params,
+            "nodes": [{"id": n, **attrs} for n, attrs in self.graph.nodes(data=True)],
+            "edges": [
+                {"source": u, "target": v, "relation": k, **attrs}
+                for u, v, k, attrs in self.graph.edges(keys=True, data=True)
+            ],
+            "rules": _rules_to_json(self.rules),
+        }
+        text = json.dumps(document, ensure_ascii=False, default=_json_default)
+        if target.suffix == ".gz":
+            target.write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))
+        else:
+            target.write_text(text, encoding="utf-8")
+        return target
+
+
+def load(path: str | os.PathLike[str]) -> KnowledgeGraph:
+    """Read a graph written by :meth:`KnowledgeGraph.save`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file (``.gz`` files are decompressed).
+
+    Returns
+    -------
+    KnowledgeGraph
+
+    Raises
+    ------
+    GraphFileError
+        If the file is missing or not a saved kgmed graph.
+
+    Examples
+    --------
+    See :meth:`KnowledgeGraph.save`.
+    """
+    source = Path(path)
+    if not source.is_file():
+        raise GraphFileError(f"{source.name}: no such file ({os.fspath(path)!r})")
+    try:
+        raw = source.read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+        document = json.loads(raw.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, EOFError) as err:
+        raise GraphFileError(f"{source.name}: not a saved kgmed graph ({err})") from err
+    if not isinstance(document, dict) or document.get("format") != _FORMAT:
+        raise GraphFileError(
+            f"{source.name}: not a saved kgmed graph (no 'format': {_FORMAT!r} field)"
+        )
+    if document.get("format_version", 0) > _FORMAT_VERSION:
+        raise GraphFileError(
+            f"{source.name}: written by a newer kgmed (format "
+            f"{document['format_version']}); upgrade kgmed to read it"
+        )
+    graph: nx.MultiDiGraph[str] = nx.MultiDiGraph()
+    for node in document["nodes"]:
+        attrs = dict(node)
+        graph.add_node(attrs.pop("id"), **attrs)
+    for edge in document["edges"]:
+        attrs = dict(edge)
+        u, v, key = attrs.pop("source"), attrs.pop("target"), attrs.pop("relation")
+        graph.add_edge(u, v, key=key, **attrs)
+    rules = _rules_from_json(document["rules"], RULE_COLUMNS)
+    return KnowledgeGraph(graph, rules, params=document.get("params", {}))
+
+
+# -- helpers ---------------------------------------------------------------------
+
+
+class _TermIndex:
+    """Look-up tables from ids, codes and folded labels to concept ids."""
+
+    def __init__(self, graph: nx.MultiDiGraph[str]) -> None:
+        self.n_nodes = graph.number_of_nodes()
+        self.graph_id = id(graph)
+        self.by_key: dict[str, list[str]] = {}
+        self.by_code: dict[str, list[str]] = {}
+        self.by_id = {str(n).casefold(): n for n in graph.nodes}
+        self.labels: dict[str, str] = {}
+        ids = list(graph.nodes)
+        labels = [graph.nodes[n].get("label") or n for n in ids]
+        keys = _fold_many(labels)
+        for node, key, label in zip(ids, keys, labels, strict=True):
+            self.by_key.setdefault(key, []).append(node)
+            self.labels.setdefault(key, str(label))
+            code = graph.nodes[node].get("code")
+            if code:
+                self.by_code.setdefault(str(code).casefold(), []).append(node)
+
+    def stale(self, graph: nx.MultiDiGraph[str]) -> bool:
+        return id(graph) != self.graph_id or graph.number_of_nodes() != self.n_nodes
+
+    def resolve(self, term: str, *, kind: str | None, graph: nx.MultiDiGraph[str]) -> str:
+        if not isinstance(term, str):
+            raise ConceptNotFound(
+                f"a concept is named by a string, got {type(term).__name__} {term!r}",
+                term=str(term),
+            )
+        if term in graph:
+            return _check_kind(term, term, kind, graph)
+        text = term.strip()
+        if text in graph:
+            return _check_kind(term, text, kind, graph)
+        key = _fold_many([text])[0]
+        if text.casefold() in self.by_id:
+            return _check_kind(term, self.by_id[text.casefold()], kind, graph)
+        candidates = self.by_key.get(key) or self.by_code.get(text.casefold()) or []
+        if not candidates and key.startswith("local:"):
+            candidates = self.by_key.get(key[len("local:") :], [])
+        if len(candidates) > 1 and kind is not None:
+            of_kind = [c for c in candidates if graph.nodes[c].get("kind") == kind]
+            candidates = of_kind or candidates
+        if len(candidates) == 1:
+            return _check_kind(term, candidates[0], kind, graph)
+        if len(candidates) > 1:
+            raise ConceptNotFound(
+                f"{term!r} names {len(candidates)} concepts: {sorted(candidates)}; "
+                f"pass a concept id",
+                term=term,
+                suggestions=tuple(sorted(candidates)),
+            )
+        close = tuple(
+            self.labels[k]
+            for k in difflib.get_close_matches(key, list(self.labels), n=5, cutoff=0.6)
+        )
+        hint = f"; closest labels: {list(close)}" if close else "; no label is close"
+        raise ConceptNotFound(
+            f"no concept {term!r} in the graph{hint}", term=term, suggestions=close
+        )
+
+
+def _fold_many(texts: Iterable[str]) -> list[str]:
+    cleaned = clean_text(pd.Series(list(texts), dtype="object")).fillna("")
+    return [str(t).casefold() for t in cleaned]
+
+
+def _check_kind(term: str, node: str, kind: str | None, graph: nx.MultiDiGraph[str]) -> str:
+    if kind is not None:
+        actual = graph.nodes[node].get("kind")
+        if actual != kind:
+            raise ConceptKindError(f"{term!r} ({node}) is a {actual}, not a {kind}")
+    return node
+
+
+def _check_relation(relation: str) -> None:
+    if relation not in RELATIONS:
+        raise ParameterError(f"unknown relation {relation!r}; relations are {list(RELATIONS)}")
+
+
+def _relation_of(term: str) -> tuple[str, bool]:
+    key = "_".join(term.strip().lower().replace("-", " ").split())
+    if key in RELATIONS:
+        return key, False
+    if key in RELATION_ALIASES:
+        return RELATION_ALIASES[key]
+    raise ParameterError(
+        f"knowledge: unknown relation {term!r}; relations are {list(RELATIONS)} "
+        f"and aliases {list(RELATION_ALIASES)}"
+    )
+
+
+def _check_choice_missing(on_missing: str) -> None:
+    if on_missing not in ("add", "error", "skip"):
+        raise ParameterError(f"on_missing must be 'add', 'error' or 'skip', got {on_missing!r}")
+
+
+def _curie(label: str) -> str:
+    """An id for a curated term: kept when it already looks like PREFIX:code."""
+    head, sep, tail = label.partition(":")
+    if sep and head.isalnum() and head[:1].isalpha() and tail and " " not in label:
+        return label
+    return concept_id_for(label.casefold())
+
+
+def _ordered_provenance(parts: Iterable[str]) -> list[str]:
+    unique = sorted(set(parts))
+    return (["mined"] if "mined" in unique else []) + [p for p in unique if p != "mined"]
+
+
+def _curated_evidence(tag: str) -> dict[str, Any]:
+    attrs: dict[str, Any] = dict.fromkeys(_EVIDENCE, math.nan)
+    for column in ("n_patients", "n_source", "n_target", "n_total"):
+        attrs[column] = None
+    attrs["provenance"] = tag
+    return attrs
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if value is pd.NA:
+        return None
+    raise TypeError(f"cannot write {type(value).__name__} to a kgmed graph file")
+
+
+def _rules_to_json(rules: pd.DataFrame) -> dict[str, Any]:
+    columns = list(rules.columns)
+    data = []
+    for row in rules.itertuples(index=False, name=None):
+        data.append([sorted(v) if isinstance(v, frozenset) else v for v in row])
+    return {"columns": columns, "data": data}
+
+
+def _rules_from_json(rules: Mapping[str, Any], default_columns: Iterable[str]) -> pd.DataFrame:
+    columns = list(rules.get("columns") or default_columns)
+    frame = pd.DataFrame(rules.get("data", []), columns=columns)
+    for column in ("antecedents", "consequents"):
+        if column in frame:
+            frame[column] = pd.Series([frozenset(v) for v in frame[column]], dtype=object)
+    for column in ("n_antecedent", "n_consequent", "n_both", "n_total"):
+        if column in frame:
+            frame[column] = frame[column].astype("int64")
+    for column in frame.columns:
+        if column not in (
+            "antecedents",
+            "consequents",
+            "n_antecedent",
+            "n_consequent",
+            "n_both",
+            "n_total",
+        ):
+            frame[column] = frame[column].astype("float64")
+    return frame

@@ -1,0 +1,22 @@
+"""Mining: records to a sparse matrix, pair counts, itemsets and rules."""
+
+from kgmed.mining.metrics import METRIC_COLUMNS, rule_metrics
+from kgmed.mining.pairs import PairCounts, min_count, pair_counts
+from kgmed.mining.rules import ALGORITHMS, RULE_COLUMNS, mine_rules
+from kgmed.mining.significance import benjamini_hochberg, fisher_greater
+from kgmed.mining.transactions import Transactions, transactions
+
+__all__ = [
+    "ALGORITHMS",
+    "METRIC_COLUMNS",
+    "RULE_COLUMNS",
+    "PairCounts",
+    "Transactions",
+    "benjamini_hochberg",
+    "fisher_greater",
+    "min_count",
+    "mine_rules",
+    "pair_counts",
+    "rule_metrics",
+    "transactions",
+]

@@ -1,0 +1,58 @@
+"""Vectorised clean-up of the text that readers meet in real records."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["clean_codes", "clean_text", "label_key"]
+
+# Every run of whitespace, control character or underscore becomes one space.
+# NFKC has already turned non-breaking and other odd spaces into plain ones.
+_SEPARATORS = r"[\s\x00-\x1f\x7f_]+"
+
+
+def clean_text(values: pd.Series) -> pd.Series:
+    """Text cells as tidy strings; empty cells become ``<NA>``.
+
+    Unicode is NFKC-normalised (non-breaking spaces, full-width letters),
+    underscores and runs of whitespace or control characters become one
+    space, and the ends are stripped. Case is kept: it is what a label shows.
+    """
+    text = values.astype("string").str.normalize("NFKC")
+    text = text.str.replace(_SEPARATORS, " ", regex=True).str.strip()
+    return text.mask(text == "")
+
+
+def label_key(labels: pd.Series, synonyms: Mapping[str, str] | None = None) -> pd.Series:
+    """The case-folded form of cleaned labels, the identity of an uncoded concept.
+
+    ``synonyms`` maps a variant to the label it stands for; both sides are
+    compared in their case-folded, cleaned form.
+    """
+    key = labels.str.casefold()
+    if synonyms:
+        table = {_fold(variant): _fold(canonical) for variant, canonical in synonyms.items()}
+        key = key.replace(table)
+    return key
+
+
+def _fold(text: str) -> str:
+    cleaned = clean_text(pd.Series([text]))[0]
+    return str(cleaned).casefold()
+
+
+def clean_codes(values: pd.Series) -> pd.Series:
+    """Codes as strings, empty cells as ``<NA>``.
+
+    Integral floats lose their ``.0``: pandas reads a code column with gaps
+    as float.
+    """
+    if pd.api.types.is_float_dtype(values.dtype):
+        finite = values.dropna()
+        if np.all(np.mod(finite.to_numpy(), 1) == 0):
+            values = values.astype("Int64")
+    text = values.astype("string").str.normalize("NFKC").str.strip()
+    return text.mask(text == "")

@@ -1,0 +1,736 @@
+"""Records: the canonical long table of (patient, concept) observations."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from kgmed._validation import check_columns
+from kgmed.errors import (
+    EmptyRecordsError,
+    MissingValueError,
+    RecordsError,
+    UnknownKindError,
+)
+from kgmed.records._normalize import clean_codes, clean_text, label_key
+from kgmed.schema import KINDS, normalize_kind, normalize_system
+
+__all__ = ["COLUMNS", "Records", "RecordsReport"]
+
+#: The columns of :attr:`Records.data`, in order.
+COLUMNS: tuple[str, ...] = (
+    "patient_id",
+    "concept_id",
+    "label",
+    "kind",
+    "system",
+    "code",
+    "encounter_id",
+    "time",
+)
+
+_TRUE_CELLS = frozenset({"1", "true", "t", "yes", "y", "x", "present"})
+_FALSE_CELLS = frozenset({"0", "false", "f", "no", "n", "absent"})
+
+
+@dataclass
+class RecordsReport:
+    """What a reader did with its input: how much came in, was kept, was dropped.
+
+    Every observation read is either kept or counted under one reason in
+    ``dropped``, so ``n_read == n_kept + sum(dropped.values())``.
+
+    Attributes
+    ----------
+    source : str
+        Where the records came from (a file name, ``"DataFrame"``).
+    n_read : int
+        Observations read: rows of a long table, cells of a wide one.
+    n_kept : int
+        Observations kept in :attr:`Records.data`.
+    dropped : dict of str to int
+        Observations dropped, by reason (``"duplicate"``, ``"empty concept"``,
+        ``"empty cell"``, ``"blank row"``, ``"absent indicator"``).
+    n_patients, n_concepts : int
+        Distinct patients and concepts kept.
+    n_label_variants : int
+        Distinct spellings (case, spacing, underscores, synonyms) that were
+        folded into another spelling of the same concept.
+    """
+
+    source: str
+    n_read: int
+    n_kept: int
+    dropped: dict[str, int] = field(default_factory=dict)
+    n_patients: int = 0
+    n_concepts: int = 0
+    n_label_variants: int = 0
+
+    @property
+    def n_dropped(self) -> int:
+        """Observations dropped for any reason."""
+        return sum(self.dropped.values())
+
+    def to_frame(self) -> pd.DataFrame:
+        """The report as a two-column table (``item``, ``count``).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from kgmed import Records
+        >>> df = pd.DataFrame({"patient_id": [1, 1, 2], "concept": ["Fever", "fever ", "cough"],
+        ...                    "kind": "symptom"})
+        >>> Records.from_dataframe(df).report.to_frame()
+                            item  count
+        0                   read      3
+        1                   kept      2
+        2    dropped: duplicate      1
+        3               patients      2
+        4               concepts      2
+        5  label variants merged      1
+        """
+        rows: list[tuple[str, int]] = [("read", self.n_read), ("kept", self.n_kept)]
+        rows += [(f"dropped: {reason}", n) for reason, n in self.dropped.items()]
+        rows += [
+            ("patients", self.n_patients),
+            ("concepts", self.n_concepts),
+            ("label variants merged", self.n_label_variants),
+        ]
+        return pd.DataFrame(rows, columns=["item", "count"])
+
+    def __str__(self) -> str:
+        lines = [f"Records from {self.source}"]
+        lines += [
+            f"  {item:<28}{count:>10,}" for item, count in self.to_frame().itertuples(index=False)
+        ]
+        return "\n".join(lines)
+
+
+class Records:
+    """The canonical long table: one row per (patient, concept) observation.
+
+    Build one with :meth:`from_dataframe`, :meth:`from_wide` or
+    :func:`kgmed.read_records`; each normalizes labels, maps codes to concept
+    ids, drops exact duplicates and counts what it dropped in :attr:`report`.
+
+    Attributes
+    ----------
+    data : pandas.DataFrame
+        Columns :data:`COLUMNS`: ``patient_id``, ``concept_id``, ``label``,
+        ``kind``, and, ``<NA>`` where unknown, ``system``, ``code``,
+        ``encounter_id``, ``time``.
+    report : RecordsReport
+        What the reader read, kept and dropped.
+
+    See Also
+    --------
+    kgmed.read_records : Read records from a CSV file.
+    kgmed.build : Build a knowledge graph from records.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from kgmed import Records
+    >>> df = pd.DataFrame({
+    ...     "patient_id": ["p1", "p1", "p2", "p2"],
+    ...     "concept": ["Influenza", "FEVER", "influenza ", "dry_cough"],
+    ...     "kind": ["disease", "symptom", "disease", "symptom"],
+    ... })
+    >>> records = Records.from_dataframe(df)
+    >>> records
+    <Records: 4 observations of 3 concepts in 2 patients>
+    >>> records.data[["patient_id", "concept_id", "label", "kind"]]
+      patient_id       concept_id      label     kind
+    0         p1  local:influenza  Influenza  disease
+    1         p1      local:fever      FEVER  symptom
+    2         p2  local:influenza  Influenza  disease
+    3         p2  local:dry_cough  dry cough  symptom
+    """
+
+    def __init__(self, data: pd.DataFrame, report: RecordsReport | None = None) -> None:
+        check_columns(data, dict.fromkeys(COLUMNS), where="Records")
+        self.data: pd.DataFrame = data.loc[:, list(COLUMNS)]
+        self.report: RecordsReport = report or RecordsReport(
+            source="DataFrame",
+            n_read=len(data),
+            n_kept=len(data),
+            n_patients=int(data["patient_id"].nunique()),
+            n_concepts=int(data["concept_id"].nunique()),
+        )
+
+    # -- construction -------------------------------------------------------
+
+    @classmethod
+    def from_dataframe(
+        cls,
+        df: pd.DataFrame,
+        *,
+        patient: str = "patient_id",
+        concept: str = "concept",
+        kind: str = "kind",
+        code: str | None = None,
+        system: str | None = None,
+        encounter: str | None = None,
+        time: str | None = None,
+        synonyms: Mapping[str, str] | None = None,
+        source: str = "DataFrame",
+    ) -> Records:
+        """Records from a long table, one row per observation.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            The table.
+        patient : str, default "patient_id"
+            Column of patient ids. Every row needs one.
+        concept : str, default "concept"
+            Column of concept labels (``"Influenza"``, ``"dry_cough"``).
+        kind : str, default "kind"
+            Column of node kinds (see :data:`kgmed.schema.KINDS`; synonyms
+            such as ``diagnosis`` or ``medication`` are accepted), or, if no
+            column has this name, one kind for every row (``kind="disease"``).
+        code : str, optional
+            Column of codes. Coded rows get the concept id ``SYSTEM:code``.
+        system : str, optional
+            Column of coding systems, or, if no column has this name, one
+            system for every row (``system="ICD10CM"``). Needed with ``code``.
+        encounter : str, optional
+            Column of encounter (visit) ids.
+        time : str, optional
+            Column of observation times, parsed as dates.
+        synonyms : mapping of str to str, optional
+            Label variants and the label each stands for
+            (``{"pyrexia": "fever"}``), applied after normalization.
+        source : str, default "DataFrame"
+            Name used for the input in messages and in the report.
+
+        Returns
+        -------
+        Records
+
+        Raises
+        ------
+        ColumnNotFound
+            If a named column is not in ``df``.
+        EmptyRecordsError
+            If ``df`` has no rows, or none holds a concept.
+        MissingValueError
+            If a row has no patient id or no kind.
+        UnknownKindError
+            If a kind is not one of :data:`kgmed.schema.KINDS`.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from kgmed import Records
+        >>> df = pd.DataFrame({"pid": [1, 1, 2], "dx": ["Influenza", "influenza", "Asthma"],
+        ...                    "icd": ["J11.1", "J11.1", "J45.909"]})
+        >>> r = Records.from_dataframe(df, patient="pid", concept="dx", kind="disease",
+        ...                            code="icd", system="ICD10CM")
+        >>> r.data[["patient_id", "concept_id", "label"]]
+          patient_id       concept_id      label
+        0          1    ICD10CM:J11.1  Influenza
+        1          2  ICD10CM:J45.909     Asthma
+        >>> r.report.dropped
+        {'duplicate': 1}
+        """
+        return _from_long(
+            df,
+            patient=patient,
+            concept=concept,
+            kind=kind,
+            code=code,
+            system=system,
+            encounter=encounter,
+            time=time,
+            synonyms=synonyms,
+            source=source,
+            row_word="row",
+            row_offset=None,
+        )
+
+    @classmethod
+    def from_wide(
+        cls,
+        df: pd.DataFrame,
+        *,
+        kinds: Mapping[str, str | Sequence[str]] | None = None,
+        indicators: Mapping[str, str | Sequence[str]] | None = None,
+        patient: str | None = None,
+        synonyms: Mapping[str, str] | None = None,
+        source: str = "DataFrame",
+    ) -> Records:
+        """Records from a one-row-per-patient table.
+
+        Two wide layouts are read: columns whose cells hold labels
+        (``Disease, Symptom_1, ..., Symptom_17``), given in ``kinds``, and
+        one-hot columns whose name is the concept and whose cell says whether
+        it is present (``itching: 0/1``), given in ``indicators``.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            The table, one row per patient (or per case).
+        kinds : mapping of str to str or list of str, optional
+            For each kind, the column or columns whose cells are labels of
+            that kind. A column name may be a glob pattern (``"Symptom_*"``).
+        indicators : mapping of str to str or list of str, optional
+            For each kind, the one-hot columns (glob patterns allowed) whose
+            names are labels of that kind. Cells ``1``/``true``/``yes`` mean
+            present, ``0``/``false``/``no``/empty mean absent; anything else
+            is an error.
+        patient : str, optional
+            Column of patient ids. Without it, each row is its own patient,
+            named ``row:<n>`` with ``n`` counted from 1.
+        synonyms : mapping of str to str, optional
+            Label variants and the label each stands for.
+        source : str, default "DataFrame"
+            Name used for the input in messages and in the report.
+
+        Returns
+        -------
+        Records
+
+        Raises
+        ------
+        ColumnNotFound
+            If a named column or pattern matches no column.
+        EmptyRecordsError
+            If no cell holds a concept.
+        RecordsError
+            If an indicator cell is neither true nor false.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from kgmed import Records
+        >>> df = pd.DataFrame({"Disease": ["Flu", "Flu ", "Asthma"],
+        ...                    "Symptom_1": ["fever", " fever", "wheezing"],
+        ...                    "Symptom_2": [" dry_cough", None, None]})
+        >>> r = Records.from_wide(df, kinds={"disease": "Disease", "symptom": "Symptom_*"})
+        >>> r.data[["patient_id", "label", "kind"]]
+          patient_id      label     kind
+        0      row:1        Flu  disease
+        1      row:1      fever  symptom
+        2      row:1  dry cough  symptom
+        3      row:2        Flu  disease
+        4      row:2      fever  symptom
+        5      row:3     Asthma  disease
+        6      row:3   wheezing  symptom
+        >>> r.report.dropped
+        {'empty cell': 2}
+        """
+        return _from_wide(
+            df,
+            kinds=kinds or {},
+            indicators=indicators or {},
+            patient=patient,
+            synonyms=synonyms,
+            source=source,
+            row_word="row",
+            row_offset=None,
+        )
+
+    # -- inspection ---------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Records: {len(self.data):,} observations of "
+            f"{self.data['concept_id'].nunique():,} concepts in "
+            f"{self.data['patient_id'].nunique():,} patients>"
+        )
+
+    @property
+    def n_patients(self) -> int:
+        """Number of distinct patients."""
+        return int(self.data["patient_id"].nunique())
+
+    def concepts(self) -> pd.DataFrame:
+        """One row per concept with how many patients have it.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``concept_id``, ``label``, ``kind``, ``system``, ``code``,
+            ``n_patients``; most frequent first.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from kgmed import Records
+        >>> df = pd.DataFrame({"patient_id": [1, 2, 2], "concept": ["flu", "flu", "fever"],
+        ...                    "kind": ["disease", "disease", "symptom"]})
+        >>> Records.from_dataframe(df).concepts()[["concept_id", "n_patients"]]
+            concept_id  n_patients
+        0    local:flu           2
+        1  local:fever           1
+        """
+        data = self.data
+        counts = data.groupby("concept_id", sort=False)["patient_id"].nunique()
+        first = data.drop_duplicates("concept_id").set_index("concept_id")
+        table = first[["label", "kind", "system", "code"]].assign(n_patients=counts)
+        table = table.rename_axis("concept_id").reset_index()
+        return table.sort_values(
+            ["n_patients", "concept_id"], ascending=[False, True], ignore_index=True
+        )
+
+
+# -- the engine shared by every reader ---------------------------------------------
+
+
+def _row_names(index: pd.Index, row_word: str, row_offset: int | None) -> list[str]:
+    """Names of rows for messages: file lines or DataFrame index labels."""
+    if row_offset is not None:
+        return [f"line {int(i) + row_offset}" for i in index]
+    return [f"{row_word} {i!r}" for i in index]
+
+
+def _some_rows(index: pd.Index, row_word: str, row_offset: int | None, limit: int = 5) -> str:
+    names = _row_names(index[:limit], row_word, row_offset)
+    more = f" and {len(index) - limit} more" if len(index) > limit else ""
+    return ", ".join(names) + more
+
+
+def _resolve_kind(df: pd.DataFrame, kind: str, source: str) -> pd.Series | str:
+    """A column of kinds, or one kind for all rows when no column has the name."""
+    if kind in df.columns:
+        return df[kind]
+    if kind.strip().lower() in KINDS:
+        return normalize_kind(kind)
+    check_columns(df, {kind: "kind"}, where=source)
+    return df[kind]
+
+
+def _from_long(
+    df: pd.DataFrame,
+    *,
+    patient: str,
+    concept: str,
+    kind: str,
+    code: str | None,
+    system: str | None,
+    encounter: str | None,
+    time: str | None,
+    synonyms: Mapping[str, str] | None,
+    source: str,
+    row_word: str,
+    row_offset: int | None,
+) -> Records:
+    if not isinstance(df, pd.DataFrame):
+        raise RecordsError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
+    if len(df) == 0:
+        raise EmptyRecordsError(f"{source}: the table has no rows")
+    required: dict[str, str | None] = {patient: "patient", concept: "concept"}
+    for column, argument in ((code, "code"), (encounter, "encounter"), (time, "time")):
+        if column is not None:
+            required[column] = argument
+    check_columns(df, required, where=source)
+    kinds = _resolve_kind(df, kind, source)
+    systems: pd.Series | str | None = None
+    if system is not None:
+        systems = df[system] if system in df.columns else normalize_system(system)
+    if code is not None and systems is None:
+        raise RecordsError(
+            f"{source}: codes in column {code!r} need a coding system; pass "
+            f"system=<column> or system=<name> such as 'ICD10CM' or 'SNOMEDCT'"
+        )
+
+    n_read = len(df)
+    dropped: dict[str, int] = {}
+    # Blank rows (every cell empty) are what a CSV with stray empty lines gives.
+    cells = df.astype("string")
+    blank = cells.apply(lambda c: c.str.strip().fillna("").eq("")).all(axis=1).to_numpy()
+    if blank.any():
+        dropped["blank row"] = int(blank.sum())
+        df = df.loc[~blank]
+        if not isinstance(kinds, str):
+            kinds = kinds.loc[~blank]
+        if isinstance(systems, pd.Series):
+            systems = systems.loc[~blank]
+    long = pd.DataFrame(
+        {
+            "patient_id": df[patient],
+            "label": df[concept],
+            "kind": kinds,
+            "system": systems if systems is not None else pd.NA,
+            "code": df[code] if code is not None else pd.NA,
+            "encounter_id": df[encounter] if encounter is not None else pd.NA,
+            "time": df[time] if time is not None else pd.NaT,
+        },
+        index=df.index,
+    )
+    columns = {"patient": patient, "concept": concept, "kind": kind, "time": time}
+    return _canonical(
+        long,
+        n_read=n_read,
+        dropped=dropped,
+        synonyms=synonyms,
+        source=source,
+        columns=columns,
+        row_word=row_word,
+        row_offset=row_offset,
+    )
+
+
+def _expand(df: pd.DataFrame, spec: str | Sequence[str], source: str, argument: str) -> list[str]:
+    patterns = [spec] if isinstance(spec, str) else list(spec)
+    names = [str(c) for c in df.columns]
+    found: list[str] = []
+    for pattern in patterns:
+        matched = [c for c in names if fnmatch.fnmatchcase(c, pattern)]
+        if not matched:
+            check_columns(df, {pattern: argument}, where=source)
+        found += [c for c in matched if c not in found]
+    return found
+
+
+def _from_wide(
+    df: pd.DataFrame,
+    *,
+    kinds: Mapping[str, str | Sequence[str]],
+    indicators: Mapping[str, str | Sequence[str]],
+    patient: str | None,
+    synonyms: Mapping[str, str] | None,
+    source: str,
+    row_word: str,
+    row_offset: int | None,
+) -> Records:
+    if not isinstance(df, pd.DataFrame):
+        raise RecordsError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
+    if len(df) == 0:
+        raise EmptyRecordsError(f"{source}: the table has no rows")
+    if not kinds and not indicators:
+        raise RecordsError(
+            f"{source}: a wide table needs kinds= (columns of labels) or "
+            f"indicators= (one-hot columns), e.g. kinds={{'disease': 'Disease', "
+            f"'symptom': 'Symptom_*'}}"
+        )
+    if patient is not None:
+        check_columns(df, {patient: "patient"}, where=source)
+        patients = df[patient]
+    else:
+        patients = pd.Series([f"row:{i + 1}" for i in range(len(df))], index=df.index)
+    position = pd.Series(range(len(df)), index=df.index)
+
+    pieces: list[pd.DataFrame] = []
+    n_read = 0
+    dropped: dict[str, int] = {}
+    for kind_name, spec in kinds.items():
+        kind_value = normalize_kind(kind_name)
+        for column in _expand(df, spec, source, f"kinds[{kind_name!r}]"):
+            n_read += len(df)
+            pieces.append(
+                pd.DataFrame(
+                    {
+                        "patient_id": patients,
+                        "label": df[column],
+                        "kind": kind_value,
+                        "_position": position,
+                    }
+                )
+            )
+    for kind_name, spec in indicators.items():
+        kind_value = normalize_kind(kind_name)
+        for column in _expand(df, spec, source, f"indicators[{kind_name!r}]"):
+            n_read += len(df)
+            present = _indicator(df[column], column, source, row_offset)
+            absent = int((~present).sum())
+            if absent:
+                dropped["absent indicator"] = dropped.get("absent indicator", 0) + absent
+            pieces.append(
+                pd.DataFrame(
+                    {
+                        "patient_id": patients[present.to_numpy()],
+                        "label": column,
+                        "kind": kind_value,
+                        "_position": position[present.to_numpy()],
+                    }
+                )
+            )
+    long = pd.concat(pieces)
+    # Row order: patient by patient, columns left to right, as a reader expects.
+    long = long.sort_values("_position", kind="stable").drop(columns="_position")
+    long = long.assign(system=pd.NA, code=pd.NA, encounter_id=pd.NA, time=pd.NaT)
+    empty = clean_text(long["label"]).isna().to_numpy()
+    if empty.any():
+        dropped["empty cell"] = dropped.get("empty cell", 0) + int(empty.sum())
+        long = long.loc[~empty]
+    if len(long) == 0:
+        raise EmptyRecordsError(f"{source}: no cell of the chosen columns holds a concept")
+    return _canonical(
+        long,
+        n_read=n_read,
+        dropped=dropped,
+        synonyms=synonyms,
+        source=source,
+        columns={"patient": patient, "concept": None, "kind": None, "time": None},
+        row_word=row_word,
+        row_offset=row_offset,
+    )
+
+
+def _indicator(values: pd.Series, column: str, source: str, row_offset: int | None) -> pd.Series:
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return values.fillna(False).astype(bool)
+    text = values.astype("string").str.strip().str.lower()
+    text = text.str.replace(r"\.0+$", "", regex=True)
+    true = text.isin(_TRUE_CELLS)
+    false = text.isin(_FALSE_CELLS) | text.isna() | (text == "")
+    bad = ~(true | false)
+    if bad.any():
+        where = _some_rows(values.index[bad.to_numpy()], "row", row_offset)
+        example = values[bad].iloc[0]
+        raise RecordsError(
+            f"{source}: indicator column {column!r} holds {example!r} at {where}; "
+            f"indicator cells must be 1/0, true/false or yes/no"
+        )
+    return true.fillna(False).astype(bool)
+
+
+def _canonical(
+    long: pd.DataFrame,
+    *,
+    n_read: int,
+    dropped: dict[str, int],
+    synonyms: Mapping[str, str] | None,
+    source: str,
+    columns: Mapping[str, str | None],
+    row_word: str,
+    row_offset: int | None,
+) -> Records:
+    """Normalize a long table of raw cells into canonical Records."""
+    if len(long) == 0:
+        raise EmptyRecordsError(f"{source}: the table has no rows with data")
+    # Work on positions; keep the caller's row labels for messages only.
+    where_index = long.index
+    long = long.reset_index(drop=True)
+
+    def rows(mask: pd.Series) -> str:
+        return _some_rows(where_index[mask.to_numpy()], row_word, row_offset)
+
+    patient_ids = clean_codes(long["patient_id"])
+    missing = patient_ids.isna()
+    if missing.any():
+        raise MissingValueError(
+            f"{source}: column {columns['patient']!r} is empty in {int(missing.sum())} "
+            f"row(s) ({rows(missing)}); every observation needs a patient id. "
+            f"Fill or drop those rows."
+        )
+    kinds = _normalize_kinds(long["kind"], source, columns["kind"], rows)
+
+    labels = clean_text(long["label"])
+    codes = _optional(long["code"], clean_codes)
+    no_concept = labels.isna() & codes.isna()
+    if no_concept.any():
+        dropped["empty concept"] = dropped.get("empty concept", 0) + int(no_concept.sum())
+    keep = ~no_concept.to_numpy()
+    if not keep.any():
+        raise EmptyRecordsError(
+            f"{source}: no row holds a concept (column {columns['concept']!r} is empty throughout)"
+        )
+
+    systems = _optional(long["system"], clean_codes)
+    mapping = {value: normalize_system(str(value)) for value in pd.unique(systems.dropna())}
+    systems = systems.map(mapping).astype("string")
+    # A code is an id only with its system; without one the label stands in.
+    coded = codes.notna() & systems.notna()
+    labels = labels.fillna(codes)
+    keys = label_key(labels, synonyms)
+    concept_ids = ("local:" + keys.str.replace(" ", "_", regex=False)).astype("string")
+    concept_ids = concept_ids.where(~coded, systems + ":" + codes)
+
+    times = pd.Series(pd.NaT, index=long.index, dtype="datetime64[ns, UTC]")
+    if columns.get("time") is not None:
+        try:
+            times = pd.to_datetime(long["time"], errors="raise", format="mixed", utc=True)
+        except (ValueError, TypeError) as err:
+            raise RecordsError(
+                f"{source}: column {columns['time']!r} holds values that are not dates ({err})"
+            ) from err
+
+    data = pd.DataFrame(
+        {
+            "patient_id": patient_ids,
+            "concept_id": concept_ids,
+            "label": labels,
+            "kind": kinds.astype("string"),
+            "system": systems.where(coded).astype("string"),
+            "code": codes.where(coded).astype("string"),
+            "encounter_id": _optional(long["encounter_id"], clean_codes),
+            "time": times,
+        }
+    ).loc[keep]
+
+    # One label per concept: its most frequent spelling (ties: first seen).
+    spellings = data.groupby(["concept_id", "label"], sort=False).size().rename("n")
+    spellings = spellings.reset_index().sort_values("n", ascending=False, kind="stable")
+    display = spellings.drop_duplicates("concept_id").set_index("concept_id")["label"]
+    data["label"] = data["concept_id"].map(display).astype("string")
+    _check_one_kind(data, source)
+
+    duplicate = data.duplicated(subset=["patient_id", "concept_id", "encounter_id", "time"])
+    if duplicate.any():
+        dropped["duplicate"] = dropped.get("duplicate", 0) + int(duplicate.sum())
+        data = data.loc[~duplicate.to_numpy()]
+    data = data.reset_index(drop=True)
+
+    report = RecordsReport(
+        source=source,
+        n_read=n_read,
+        n_kept=len(data),
+        dropped=dropped,
+        n_patients=int(data["patient_id"].nunique()),
+        n_concepts=int(data["concept_id"].nunique()),
+        n_label_variants=len(spellings) - len(display),
+    )
+    return Records(data, report)
+
+
+def _optional(values: pd.Series, clean: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    if values.isna().all():
+        return pd.Series(pd.NA, index=values.index, dtype="string")
+    return clean(values)
+
+
+def _normalize_kinds(
+    values: pd.Series, source: str, column: str | None, rows: Callable[[pd.Series], str]
+) -> pd.Series:
+    text = clean_text(values)
+    missing = text.isna()
+    if missing.any():
+        raise MissingValueError(
+            f"{source}: column {column!r} (kind) is empty in {int(missing.sum())} "
+            f"row(s) ({rows(missing)}); every observation needs a kind, one of "
+            f"{list(KINDS)}"
+        )
+    mapping: dict[Any, str] = {}
+    for value in pd.unique(text):
+        try:
+            mapping[value] = normalize_kind(str(value))
+        except UnknownKindError as err:
+            raise UnknownKindError(
+                f"{source}: column {column!r}: {err} (at {rows(text == value)})"
+            ) from err
+    return text.map(mapping)
+
+
+def _check_one_kind(data: pd.DataFrame, source: str) -> None:
+    pairs = data[["concept_id", "kind"]].drop_duplicates()
+    clash = pairs[pairs.duplicated("concept_id", keep=False)]
+    if len(clash):
+        first = clash["concept_id"].iloc[0]
+        its_kinds = sorted(clash.loc[clash["concept_id"] == first, "kind"])
+        n = clash["concept_id"].nunique()
+        more = f" ({n} concepts have more than one kind)" if n > 1 else ""
+        raise RecordsError(
+            f"{source}: concept {first!r} appears with kinds {its_kinds}{more}; "
+            f"a concept has one kind. Correct the kind column, or give the "
+            f"concepts distinct labels or codes."
+        )

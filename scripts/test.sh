@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Install everything kgmed's tests need, then run them all: ruff (lint and
+# format), mypy, and pytest (unit and integration tests, doctests in the
+# package, README.md and docs/). Extra arguments go to pytest.
+#
+# Packages go into a virtual environment, .venv by default (KGMED_VENV
+# changes it). Exits non-zero on any failure, and when pytest collects no
+# tests.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+venv="${KGMED_VENV:-.venv}"
+python="${PYTHON:-python3}"
+
+if [ ! -x "$venv/bin/python" ]; then
+    echo "== creating virtual environment $venv"
+    "$python" -m venv "$venv"
+fi
+echo "== installing kgmed with its test dependencies"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[test]"
+
+echo "== ruff"
+"$venv/bin/ruff" check .
+"$venv/bin/ruff" format --check .
+echo "== mypy"
+"$venv/bin/mypy"
+echo "== pytest"
+"$venv/bin/python" -m pytest "$@"
