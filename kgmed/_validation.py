@@ -62,14 +62,14 @@ def check_fraction(
     high_inclusive: bool = True,
 ) -> float:
     """Return ``value`` as a float in (0, 1] (bounds as asked) or raise ParameterError."""
+    lo = "[0" if low_inclusive else "(0"
+    hi = "1]" if high_inclusive else "1)"
     if isinstance(value, bool) or not isinstance(value, Real) or math.isnan(float(value)):
-        raise ParameterError(f"{name} must be a number in [0, 1], got {value!r}")
+        raise ParameterError(f"{name} must be a number in {lo}, {hi}, got {value!r}")
     v = float(value)
     low_ok = v >= 0 if low_inclusive else v > 0
     high_ok = v <= 1 if high_inclusive else v < 1
     if not (low_ok and high_ok):
-        lo = "[0" if low_inclusive else "(0"
-        hi = "1]" if high_inclusive else "1)"
         raise ParameterError(f"{name} must be in {lo}, {hi}, got {value!r}")
     return v
 

@@ -50,6 +50,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KgmedError as err:
         print(f"kgmed: error: {err}", file=sys.stderr)
         return 1
+    except OSError as err:
+        # An output folder that cannot be made or written (a file of that
+        # name, no permission, disk full) is the user's to fix, not a crash.
+        print(f"kgmed: error: {err}", file=sys.stderr)
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -75,7 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--concept", default="concept", help="concept label column")
     build.add_argument("--kind", default="kind", help="kind column, or one kind for all rows")
     build.add_argument("--code", help="code column (default: 'code' if present)")
-    build.add_argument("--system", help="coding system column or name (default: 'system' if present)")
+    build.add_argument(
+        "--system", help="coding system column or name (default: 'system' if present)"
+    )
     build.add_argument("--min-support", type=float, default=0.001)
     build.add_argument("--min-confidence", type=float, default=0.05)
     build.add_argument(
@@ -114,11 +121,15 @@ def _run_build(args: argparse.Namespace) -> int:
     )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    kg.save(out / "graph.json")
-    _write_csv(kg.nodes(), out / "nodes.csv")
-    _write_csv(kg.edges(), out / "edges.csv")
-    _write_csv(_rules_table(kg), out / "rules.csv")
-    (out / "report.txt").write_text(str(records.report) + "\n", encoding="utf-8")
+    report = out / "report.txt"
+    report.write_text(str(records.report) + "\n", encoding="utf-8")
+    written = [
+        kg.save(out / "graph.json"),
+        _write_csv(kg.nodes(), out / "nodes.csv"),
+        _write_csv(kg.edges(), out / "edges.csv"),
+        _write_csv(_rules_table(kg), out / "rules.csv"),
+        report,
+    ]
 
     print(records.report)
     print()
@@ -135,7 +146,7 @@ def _run_build(args: argparse.Namespace) -> int:
             f"\n{suppressed} concept(s) held by fewer than {kg.params['min_patients']} "
             f"patients were left out (privacy floor)."
         )
-    print(f"\nwrote {', '.join(sorted(p.name for p in out.iterdir()))} to {out}/")
+    print(f"\nwrote {', '.join(sorted(p.name for p in written))} to {out}/")
     return 0
 
 
@@ -171,7 +182,7 @@ def _rules_table(kg: KnowledgeGraph) -> pd.DataFrame:
     return rules
 
 
-def _write_csv(table: pd.DataFrame, path: Path) -> None:
+def _write_csv(table: pd.DataFrame, path: Path) -> Path:
     """Write a table as CSV, with text cells defused for spreadsheets."""
     safe = table.copy()
     for column in safe.columns:
@@ -181,6 +192,7 @@ def _write_csv(table: pd.DataFrame, path: Path) -> None:
             if risky.any():
                 safe.loc[risky, column] = "'" + text[risky]
     safe.to_csv(path, index=False)
+    return path
 
 
 if __name__ == "__main__":  # pragma: no cover

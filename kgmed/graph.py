@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import gzip
 import json
 import math
@@ -20,11 +21,12 @@ from kgmed.errors import (
     ConceptKindError,
     ConceptNotFound,
     GraphFileError,
+    MissingValueError,
     ParameterError,
 )
 from kgmed.mining.rules import RULE_COLUMNS
 from kgmed.records._normalize import clean_text
-from kgmed.schema import RELATION_ALIASES, RELATIONS, concept_id_for
+from kgmed.schema import KINDS, RELATION_ALIASES, RELATIONS, concept_id_for
 
 __all__ = ["EDGE_COLUMNS", "NODE_COLUMNS", "KnowledgeGraph", "load"]
 
@@ -133,8 +135,9 @@ class KnowledgeGraph:
         source = f" from {n_patients:,} patients" if n_patients is not None else ""
         floor = self.params.get("min_patients")
         floor_text = f", min_patients={floor}" if floor is not None else ""
+        by_kind = f" ({by_kind})" if by_kind else ""
         return (
-            f"<KnowledgeGraph: {len(self):,} concepts ({by_kind}), "
+            f"<KnowledgeGraph: {len(self):,} concepts{by_kind}, "
             f"{self.graph.number_of_edges():,} edges{source}{floor_text}>"
         )
 
@@ -172,13 +175,19 @@ class KnowledgeGraph:
         Parameters
         ----------
         kind : str, optional
-            Only concepts of this kind.
+            Only concepts of this kind (one of :data:`kgmed.schema.KINDS`,
+            or ``"rule"`` for rule nodes).
 
         Returns
         -------
         pandas.DataFrame
             Columns :data:`NODE_COLUMNS`; ``n_patients`` is ``<NA>`` for
             concepts known only from curated knowledge.
+
+        Raises
+        ------
+        ParameterError
+            If ``kind`` is not a kind.
 
         Examples
         --------
@@ -187,6 +196,8 @@ class KnowledgeGraph:
         >>> kg.nodes("disease").columns.tolist()
         ['id', 'label', 'kind', 'system', 'code', 'n_patients']
         """
+        if kind is not None and kind not in (*KINDS, "rule"):
+            raise ParameterError(f"unknown kind {kind!r}; kinds are {[*KINDS, 'rule']}")
         rows = [{"id": node, **attrs} for node, attrs in self.graph.nodes(data=True)]
         table = pd.DataFrame(rows, columns=list(NODE_COLUMNS))
         table["n_patients"] = table["n_patients"].astype("Int64")
@@ -340,6 +351,8 @@ class KnowledgeGraph:
         ``provenance`` (``"mined; curated:hetionet"``) and keeps the mined
         evidence; one that does not becomes a new edge whose statistics are
         missing (``NaN``) and whose provenance is ``"curated:<source>"``.
+        The merge is all or nothing: if a statement raises, the graph is left
+        as it was.
 
         Parameters
         ----------
@@ -347,7 +360,8 @@ class KnowledgeGraph:
             One statement per row. ``relation`` is one of
             :data:`kgmed.schema.RELATIONS` or an alias in
             :data:`kgmed.schema.RELATION_ALIASES` (``"treats"`` reads as
-            ``treated_with`` from the disease).
+            ``treated_with`` from the disease); ``antecedent_of`` and
+            ``implies``, which link rule nodes, are not accepted.
         source : str, optional
             Name of the source (``"hetionet"``); without it, the table needs a
             ``source`` column.
@@ -355,7 +369,8 @@ class KnowledgeGraph:
             Column names.
         on_missing : {"add", "error", "skip"}, default "add"
             What to do with a subject or object not in the graph: add it as a
-            concept with no patient count (its kind from the relation), raise
+            concept with no patient count (its kind from the relation; not
+            possible for ``associated_with``, which names no kind), raise
             :class:`ConceptNotFound`, or skip the statement (counted in the
             returned summary).
 
@@ -363,17 +378,26 @@ class KnowledgeGraph:
         -------
         pandas.Series
             Counts: ``statements``, ``merged`` (matched a mined edge),
-            ``new_edges``, ``already_present`` (same source twice),
-            ``new_concepts``, ``skipped``.
+            ``new_edges``, ``already_present`` (the edge was there already
+            from this source, or from other curated sources only; the source
+            is added to its provenance), ``new_concepts``, ``skipped``.
+            ``statements == merged + new_edges + already_present + skipped``.
 
         Raises
         ------
         ColumnNotFound
             If a column is missing.
         ParameterError
-            If a relation is not known.
+            If ``knowledge`` is not a DataFrame, a relation is not known, or
+            ``on_missing`` is not one of its choices.
+        MissingValueError
+            If a subject, relation, object or source cell is empty.
+        ConceptNotFound
+            If a subject or object names no concept and ``on_missing`` is
+            ``"error"`` (or no kind can be given to a new one).
         ConceptKindError
             If a subject or object is of the wrong kind for its relation.
+            Error messages name the row of ``knowledge``.
 
         Examples
         --------
@@ -388,6 +412,11 @@ class KnowledgeGraph:
         'mined; curated:textbook'
         """
         _check_choice_missing(on_missing)
+        if not isinstance(knowledge, pd.DataFrame):
+            raise ParameterError(
+                f"knowledge must be a pandas DataFrame of statements, "
+                f"got {type(knowledge).__name__}"
+            )
         required: dict[str, str | None] = {
             subject: "subject",
             relation: "relation",
@@ -408,71 +437,114 @@ class KnowledgeGraph:
             0,
         )
         sources = (
-            pd.Series(source, index=knowledge.index)
-            if source is not None
-            else knowledge["source"].astype("string")
+            pd.Series(source, index=knowledge.index) if source is not None else knowledge["source"]
         )
-        for (s_term, r_term, o_term), name in zip(
-            knowledge[[subject, relation, object]].itertuples(index=False, name=None),
-            sources,
-            strict=True,
-        ):
-            counts["statements"] += 1
-            rel_name, swap = _relation_of(str(r_term))
-            rel = RELATIONS[rel_name]
-            if swap:
-                s_term, o_term = o_term, s_term
-            ends = []
-            for term, kind in ((s_term, rel.source_kind), (o_term, rel.target_kind)):
-                node = self._node_for(str(term), kind, on_missing, counts)
-                ends.append(node)
-            if None in ends:
-                counts["skipped"] += 1
-                continue
-            u, v = str(ends[0]), str(ends[1])
-            if rel.symmetric and v < u:
-                u, v = v, u
-            tag = f"curated:{name}"
-            if self.graph.has_edge(u, v, key=rel_name):
-                attrs = self.graph.edges[u, v, rel_name]
-                parts = attrs["provenance"].split("; ")
-                if tag in parts:
-                    counts["already_present"] += 1
-                    continue
-                counts["merged" if "mined" in parts else "already_present"] += 1
-                attrs["provenance"] = "; ".join(_ordered_provenance([*parts, tag]))
-            else:
-                counts["new_edges"] += 1
-                self.graph.add_edge(u, v, key=rel_name, **_curated_evidence(tag))
-        self._index = None
+        statements = knowledge[[subject, relation, object]].itertuples(index=False, name=None)
+        undo = _Undo()
+        try:
+            for row, terms, name in zip(knowledge.index, statements, sources, strict=True):
+                try:
+                    self._merge_statement(terms, name, on_missing, counts, undo)
+                except (
+                    ConceptNotFound,
+                    ConceptKindError,
+                    ParameterError,
+                    MissingValueError,
+                ) as err:
+                    raise _at_row(err, row) from err
+        except BaseException:
+            # All or nothing: a statement that fails leaves the graph as it was.
+            undo.rollback(self.graph)
+            self._index = None
+            raise
         return pd.Series(counts, dtype="int64")
 
+    def _merge_statement(
+        self,
+        terms: tuple[Any, Any, Any],
+        name: Any,
+        on_missing: str,
+        counts: dict[str, int],
+        undo: _Undo,
+    ) -> None:
+        counts["statements"] += 1
+        s_term, r_term, o_term = (
+            _present(term, part) for term, part in zip(terms, _PARTS, strict=True)
+        )
+        name = _present(name, "source")
+        rel_name, swap = _relation_of(r_term)
+        rel = RELATIONS[rel_name]
+        if swap:
+            s_term, o_term = o_term, s_term
+        ends = [
+            self._node_for(term, kind, rel_name, on_missing, counts, undo)
+            for term, kind in ((s_term, rel.source_kind), (o_term, rel.target_kind))
+        ]
+        if ends[0] is None or ends[1] is None:
+            counts["skipped"] += 1
+            return
+        u, v = ends[0], ends[1]
+        if rel.symmetric and v < u:
+            u, v = v, u
+        tag = f"curated:{name}"
+        if self.graph.has_edge(u, v, key=rel_name):
+            attrs = self.graph.edges[u, v, rel_name]
+            parts = str(attrs.get("provenance") or "").split("; ")
+            if tag in parts:
+                counts["already_present"] += 1
+                return
+            counts["merged" if "mined" in parts else "already_present"] += 1
+            undo.changed.append((u, v, rel_name, attrs.get("provenance")))
+            attrs["provenance"] = "; ".join(_ordered_provenance([p for p in parts if p] + [tag]))
+        else:
+            counts["new_edges"] += 1
+            self.graph.add_edge(u, v, key=rel_name, **_curated_evidence(tag))
+            undo.edges.append((u, v, rel_name))
+
     def _node_for(
-        self, term: str, kind: str, on_missing: str, counts: dict[str, int]
+        self,
+        term: str,
+        kind: str,
+        relation: str,
+        on_missing: str,
+        counts: dict[str, int],
+        undo: _Undo,
     ) -> str | None:
-        try:
-            return self.resolve(term, kind=kind)
-        except ConceptNotFound:
-            if on_missing == "error":
-                raise
-            if on_missing == "skip":
-                return None
-        label = clean_text(pd.Series([term])).iloc[0]
-        if pd.isna(label):
-            raise ParameterError("knowledge: a subject or object is empty")
-        node = _curie(str(label))
+        # "*" (associated_with) accepts a concept of any kind.
+        wanted = None if kind == "*" else kind
+        if self._index is None or self._index.stale(self.graph):
+            self._index = _TermIndex(self.graph)
+        if on_missing == "error" or self._index.find(term, kind=wanted, graph=self.graph):
+            return self.resolve(term, kind=wanted)
+        if on_missing == "skip":
+            return None
+        if wanted is None:
+            try:
+                self.resolve(term)
+            except ConceptNotFound as err:
+                raise ConceptNotFound(
+                    f"{err}; a new concept cannot be added for relation {relation!r}, "
+                    f"which does not say its kind: pass on_missing='skip' or add the "
+                    f"concept with a relation of its kind first",
+                    term=err.term,
+                    suggestions=err.suggestions,
+                ) from err
+        label = _clean(term)
+        node = _curie(label)
         if node not in self.graph:
             self.graph.add_node(
                 node,
-                kind=kind,
-                label=str(label),
+                kind=wanted,
+                label=label,
                 system=None,
                 code=None,
                 n_patients=None,
             )
+            undo.nodes.append(node)
             counts["new_concepts"] += 1
-            self._index = None
-        return node
+            if self._index is not None:
+                self._index.add(self.graph, node)
+        return _check_kind(term, node, wanted, self.graph)
 
     # -- persistence ---------------------------------------------------------
 
@@ -540,7 +612,8 @@ def load(path: str | os.PathLike[str]) -> KnowledgeGraph:
     Raises
     ------
     GraphFileError
-        If the file is missing or not a saved kgmed graph.
+        If the file is missing, not a saved kgmed graph, damaged, or written
+        by a newer kgmed.
 
     Examples
     --------
@@ -560,21 +633,30 @@ def load(path: str | os.PathLike[str]) -> KnowledgeGraph:
         raise GraphFileError(
             f"{source.name}: not a saved kgmed graph (no 'format': {_FORMAT!r} field)"
         )
-    if document.get("format_version", 0) > _FORMAT_VERSION:
+    version = document.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise GraphFileError(f"{source.name}: 'format_version' must be an integer, got {version!r}")
+    if version > _FORMAT_VERSION:
         raise GraphFileError(
-            f"{source.name}: written by a newer kgmed (format "
-            f"{document['format_version']}); upgrade kgmed to read it"
+            f"{source.name}: written by a newer kgmed (format {version}, this kgmed "
+            f"reads up to {_FORMAT_VERSION}); upgrade kgmed to read it"
         )
-    graph: nx.MultiDiGraph[str] = nx.MultiDiGraph()
-    for node in document["nodes"]:
-        attrs = dict(node)
-        graph.add_node(attrs.pop("id"), **attrs)
-    for edge in document["edges"]:
-        attrs = dict(edge)
-        u, v, key = attrs.pop("source"), attrs.pop("target"), attrs.pop("relation")
-        graph.add_edge(u, v, key=key, **attrs)
-    rules = _rules_from_json(document["rules"], RULE_COLUMNS)
-    return KnowledgeGraph(graph, rules, params=document.get("params", {}))
+    try:
+        graph: nx.MultiDiGraph[str] = nx.MultiDiGraph()
+        for node in document["nodes"]:
+            attrs = dict(node)
+            graph.add_node(attrs.pop("id"), **attrs)
+        for edge in document["edges"]:
+            attrs = dict(edge)
+            u, v, key = attrs.pop("source"), attrs.pop("target"), attrs.pop("relation")
+            graph.add_edge(u, v, key=key, **attrs)
+        rules = _rules_from_json(document["rules"], RULE_COLUMNS)
+        params = dict(document.get("params") or {})
+    except (KeyError, TypeError, ValueError) as err:
+        raise GraphFileError(
+            f"{source.name}: a saved kgmed graph, but damaged: {type(err).__name__}: {err}"
+        ) from err
+    return KnowledgeGraph(graph, rules, params=params)
 
 
 # -- helpers ---------------------------------------------------------------------
@@ -600,8 +682,38 @@ class _TermIndex:
             if code:
                 self.by_code.setdefault(str(code).casefold(), []).append(node)
 
+    def add(self, graph: nx.MultiDiGraph[str], node: str) -> None:
+        """Index one node just added to ``graph``."""
+        attrs = graph.nodes[node]
+        label = attrs.get("label") or node
+        key = _fold(str(label))
+        self.by_key.setdefault(key, []).append(node)
+        self.labels.setdefault(key, str(label))
+        self.by_id[str(node).casefold()] = node
+        if attrs.get("code"):
+            self.by_code.setdefault(str(attrs["code"]).casefold(), []).append(node)
+        self.n_nodes = graph.number_of_nodes()
+
     def stale(self, graph: nx.MultiDiGraph[str]) -> bool:
         return id(graph) != self.graph_id or graph.number_of_nodes() != self.n_nodes
+
+    def find(self, term: str, *, kind: str | None, graph: nx.MultiDiGraph[str]) -> list[str]:
+        """The concepts a term may name, narrowed to ``kind`` where that settles it."""
+        if term in graph:
+            return [term]
+        text = term.strip()
+        if text in graph:
+            return [text]
+        if text.casefold() in self.by_id:
+            return [self.by_id[text.casefold()]]
+        key = _fold(text)
+        candidates = self.by_key.get(key) or self.by_code.get(text.casefold()) or []
+        if not candidates and key.startswith("local:"):
+            candidates = self.by_key.get(key[len("local:") :], [])
+        if len(candidates) > 1 and kind is not None:
+            of_kind = [c for c in candidates if graph.nodes[c].get("kind") == kind]
+            candidates = of_kind or candidates
+        return list(candidates)
 
     def resolve(self, term: str, *, kind: str | None, graph: nx.MultiDiGraph[str]) -> str:
         if not isinstance(term, str):
@@ -609,20 +721,7 @@ class _TermIndex:
                 f"a concept is named by a string, got {type(term).__name__} {term!r}",
                 term=str(term),
             )
-        if term in graph:
-            return _check_kind(term, term, kind, graph)
-        text = term.strip()
-        if text in graph:
-            return _check_kind(term, text, kind, graph)
-        key = _fold_many([text])[0]
-        if text.casefold() in self.by_id:
-            return _check_kind(term, self.by_id[text.casefold()], kind, graph)
-        candidates = self.by_key.get(key) or self.by_code.get(text.casefold()) or []
-        if not candidates and key.startswith("local:"):
-            candidates = self.by_key.get(key[len("local:") :], [])
-        if len(candidates) > 1 and kind is not None:
-            of_kind = [c for c in candidates if graph.nodes[c].get("kind") == kind]
-            candidates = of_kind or candidates
+        candidates = self.find(term, kind=kind, graph=graph)
         if len(candidates) == 1:
             return _check_kind(term, candidates[0], kind, graph)
         if len(candidates) > 1:
@@ -632,6 +731,7 @@ class _TermIndex:
                 term=term,
                 suggestions=tuple(sorted(candidates)),
             )
+        key = _fold(term)
         close = tuple(
             self.labels[k]
             for k in difflib.get_close_matches(key, list(self.labels), n=5, cutoff=0.6)
@@ -647,6 +747,18 @@ def _fold_many(texts: Iterable[str]) -> list[str]:
     return [str(t).casefold() for t in cleaned]
 
 
+@functools.lru_cache(maxsize=8192)
+def _clean(text: str) -> str:
+    """:func:`clean_text` of one string; cached, as a merge looks up the same terms often."""
+    cleaned = clean_text(pd.Series([text], dtype="object")).iloc[0]
+    return "" if pd.isna(cleaned) else str(cleaned)
+
+
+def _fold(text: str) -> str:
+    """The look-up key of one term, as :func:`_fold_many` gives it."""
+    return _clean(text).casefold()
+
+
 def _check_kind(term: str, node: str, kind: str | None, graph: nx.MultiDiGraph[str]) -> str:
     if kind is not None:
         actual = graph.nodes[node].get("kind")
@@ -660,16 +772,69 @@ def _check_relation(relation: str) -> None:
         raise ParameterError(f"unknown relation {relation!r}; relations are {list(RELATIONS)}")
 
 
+#: Relations that build makes for rule nodes; no curated statement has them.
+_RULE_RELATIONS: tuple[str, ...] = ("antecedent_of", "implies")
+
+
 def _relation_of(term: str) -> tuple[str, bool]:
     key = "_".join(term.strip().lower().replace("-", " ").split())
+    if key in _RULE_RELATIONS:
+        raise ParameterError(
+            f"relation {term!r} links rule nodes (build(..., rule_nodes=True)) and "
+            f"cannot be curated; relations between concepts are "
+            f"{[r for r in RELATIONS if r not in _RULE_RELATIONS]}"
+        )
     if key in RELATIONS:
         return key, False
     if key in RELATION_ALIASES:
         return RELATION_ALIASES[key]
     raise ParameterError(
-        f"knowledge: unknown relation {term!r}; relations are {list(RELATIONS)} "
+        f"unknown relation {term!r}; relations are "
+        f"{[r for r in RELATIONS if r not in _RULE_RELATIONS]} "
         f"and aliases {list(RELATION_ALIASES)}"
     )
+
+
+_PARTS: tuple[str, str, str] = ("subject", "relation", "object")
+
+
+class _Undo:
+    """What a merge added or changed, so that a failed merge can be taken back."""
+
+    def __init__(self) -> None:
+        self.nodes: list[str] = []
+        self.edges: list[tuple[str, str, str]] = []
+        self.changed: list[tuple[str, str, str, Any]] = []
+
+    def rollback(self, graph: nx.MultiDiGraph[str]) -> None:
+        for u, v, key, provenance in reversed(self.changed):
+            graph.edges[u, v, key]["provenance"] = provenance
+        for u, v, key in reversed(self.edges):
+            graph.remove_edge(u, v, key=key)
+        graph.remove_nodes_from(self.nodes)
+
+
+def _present(value: Any, part: str) -> str:
+    """A statement's cell as clean text; a missing or blank cell is an error."""
+    text = None if _is_missing(value) else str(value).strip()
+    if not text:
+        raise MissingValueError(f"the {part} is empty; every statement needs one")
+    return text
+
+
+def _is_missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _at_row(err: Exception, row: object) -> Exception:
+    """The same error, its message naming the row of the knowledge table."""
+    message = f"knowledge, row {row!r}: {err}"
+    if isinstance(err, ConceptNotFound):
+        return ConceptNotFound(message, term=err.term, suggestions=err.suggestions)
+    return type(err)(message)
 
 
 def _check_choice_missing(on_missing: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from numbers import Real
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -102,10 +104,13 @@ def _filter_and_rank(
     return table if limit is None else table.head(limit)
 
 
+def _is_number(value: object) -> bool:
+    """A real number, not a bool and not NaN (numpy scalars included)."""
+    return not isinstance(value, bool) and isinstance(value, Real) and not math.isnan(float(value))
+
+
 def _check_options(min_lift: float | None, max_q_value: float | None, limit: int | None) -> None:
-    if min_lift is not None and (
-        isinstance(min_lift, bool) or not isinstance(min_lift, (int, float)) or min_lift < 0
-    ):
+    if min_lift is not None and not (_is_number(min_lift) and min_lift >= 0):
         raise ParameterError(f"min_lift must be a number >= 0 or None, got {min_lift!r}")
     if max_q_value is not None:
         check_fraction("max_q_value", max_q_value, low_inclusive=True)

@@ -42,7 +42,9 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def disease_symptom_records(shared_data: Path) -> kgmed.Records:
     """The Kaggle disease/symptom table (4,920 rows) read as wide records."""
-    frame = pd.read_csv(shared_data / "disease_symptom_prediction" / "kaggle_layout" / "dataset.csv")
+    frame = pd.read_csv(
+        shared_data / "disease_symptom_prediction" / "kaggle_layout" / "dataset.csv"
+    )
     return kgmed.Records.from_wide(frame, kinds={"disease": "Disease", "symptom": "Symptom_*"})
 
 

@@ -34,10 +34,11 @@ def rule_metrics(
     """Mlxtend's rule metrics computed from counts, for many rules at once.
 
     The formulas are those of ``mlxtend.frequent_patterns.association_rules``
-    on data without missing values (so ``representativity`` is 1), written
-    over counts: ``confidence = n_both / n_antecedent``,
-    ``lift = confidence / consequent support`` and so on; an infinite
-    ``conviction`` marks a rule with confidence 1.
+    on data without missing values (so ``representativity`` is 1), applied to
+    the supports ``count / n_total``: ``confidence = n_both / n_antecedent``,
+    ``lift = confidence / consequent support`` and so on, evaluated as
+    mlxtend evaluates them so that the numbers are equal to the last bit; an
+    infinite ``conviction`` marks a rule with confidence 1.
 
     Parameters
     ----------
@@ -59,12 +60,17 @@ def rule_metrics(
        support  confidence  lift
     0     0.15        0.75   3.0
     """
-    a = np.asarray(n_antecedent, dtype=np.float64)
-    c = np.asarray(n_consequent, dtype=np.float64)
-    ac = np.asarray(n_both, dtype=np.float64)
     n = float(n_total)
-    s_a, s_c, s_ac = a / n, c / n, ac / n
-    confidence = ac / a
+    s_a = np.asarray(n_antecedent, dtype=np.float64) / n
+    s_c = np.asarray(n_consequent, dtype=np.float64) / n
+    s_ac = np.asarray(n_both, dtype=np.float64) / n
+    # Each expression is mlxtend's, over supports and in its order of
+    # operations, so the numbers are bit for bit mlxtend's: a plain
+    # n_both / n_antecedent can differ in the last bit, which flips a rule
+    # whose confidence lies on min_confidence and, where confidence is close
+    # to the consequent's support, shifts certainty far more than that.
+    confidence = (s_ac * n) / (s_a * n)
+    confidence_reverse = (s_ac * n) / (s_c * n)
     lift = confidence / s_c
     leverage = s_ac - s_a * s_c
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -73,7 +79,7 @@ def rule_metrics(
         zhangs = np.where(zhang_denominator == 0, 0.0, leverage / zhang_denominator)
         certainty = np.where(1 - s_c == 0, 0.0, (confidence - s_c) / (1 - s_c))
     jaccard = s_ac / (s_a + s_c - s_ac)
-    kulczynski = (ac / a + ac / c) / 2
+    kulczynski = (confidence + confidence_reverse) / 2
     return pd.DataFrame(
         {
             "antecedent support": s_a,

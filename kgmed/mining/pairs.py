@@ -27,6 +27,23 @@ class PairCounts:
         Baskets in all.
     concepts : pandas.Index
         The concept ids the positions refer to.
+
+    See Also
+    --------
+    pair_counts : Makes one from a :class:`Transactions` matrix.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from kgmed import Records
+    >>> from kgmed.mining import pair_counts, transactions
+    >>> df = pd.DataFrame({"patient_id": [1, 1, 2, 2, 3], "kind": "finding",
+    ...                    "concept": ["flu", "fever", "flu", "fever", "flu"]})
+    >>> pairs = pair_counts(transactions(Records.from_dataframe(df)), min_support=0.5)
+    >>> len(pairs), pairs.concepts[pairs.first[0]], pairs.concepts[pairs.second[0]]
+    (1, 'local:fever', 'local:flu')
+    >>> int(pairs.n_first[0]), int(pairs.n_second[0]), int(pairs.n_both[0]), pairs.n_total
+    (2, 3, 2, 3)
     """
 
     def __init__(

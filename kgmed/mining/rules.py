@@ -78,7 +78,9 @@ def mine_rules(
         ``p_value`` and its Benjamini–Hochberg ``q_value``. The q-values are
         taken over every rule that passed ``min_support`` and
         ``min_patients``, before ``min_confidence`` filtered them, so that the
-        filter does not shrink the family of tests. Most supported first.
+        filter does not shrink the family of tests; a rule and its reverse
+        (X → Y, Y → X) share one 2 × 2 table and count as one test. Most
+        supported first.
 
     Raises
     ------
@@ -199,45 +201,56 @@ def _mlxtend_rules(
         return _empty_rules()
     onehot = t.to_dataframe(frequent)
     miner = fpgrowth if algorithm == "fpgrowth" else apriori
-    # The threshold as a fraction: count / n >= threshold / n exactly when
-    # count >= threshold, and it passes min_support and min_patients both.
-    itemsets = miner(onehot, min_support=threshold / n_total, use_colnames=True, max_len=max_len)
+    # The threshold as a fraction half a basket below it: count / n passes
+    # it exactly when count >= threshold. Not threshold / n: fpgrowth also
+    # prunes with ceil(min_support * n), and (threshold / n) * n can round up
+    # to just above the threshold (n = 25, threshold = 7), so fpgrowth would
+    # lose every itemset of two or more items on the boundary.
+    itemsets = miner(
+        onehot, min_support=(threshold - 0.5) / n_total, use_colnames=True, max_len=max_len
+    )
     if (itemsets["itemsets"].map(len) > 1).sum() == 0:
         return _empty_rules()
-    rules = association_rules(
-        itemsets, num_itemsets=n_total, metric="confidence", min_threshold=0.0
-    )
+    # Only the supports are read from mlxtend's rules; the metrics are made
+    # again from counts. Its certainty divides 0 by 0 for a consequent in
+    # every basket, a RuntimeWarning for the user about numbers never used.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rules = association_rules(
+            itemsets, num_itemsets=n_total, metric="confidence", min_threshold=0.0
+        )
     n_both = np.rint(rules["support"].to_numpy() * n_total).astype(np.int64)
     n_antecedent = np.rint(rules["antecedent support"].to_numpy() * n_total).astype(np.int64)
     n_consequent = np.rint(rules["consequent support"].to_numpy() * n_total).astype(np.int64)
-    p = fisher_greater(n_both, n_antecedent, n_consequent, n_total)
+    antecedents = [frozenset(map(str, a)) for a in rules["antecedents"]]
+    consequents = [frozenset(map(str, c)) for c in rules["consequents"]]
+    # X → Y and Y → X share one 2 × 2 table (transposed), so they are one
+    # test whatever their length, as the two directions of a pair are in the
+    # pairs path: one p-value per table, and BH over the distinct tables.
+    tests = pd.Series(
+        [frozenset((a, c)) for a, c in zip(antecedents, consequents, strict=True)], dtype=object
+    )
+    codes, _ = pd.factorize(tests)
+    _, first = np.unique(codes, return_index=True)
+    # Each test is taken the same way round whatever order mlxtend listed
+    # the rules in (the side with the smaller ids first, as in the pairs
+    # path), so the p-values do not depend on the order of the records.
+    forward = np.array(
+        [sorted(antecedents[i]) <= sorted(consequents[i]) for i in first], dtype=bool
+    )
+    n_x = np.where(forward, n_antecedent[first], n_consequent[first])
+    n_y = np.where(forward, n_consequent[first], n_antecedent[first])
+    p = fisher_greater(n_both[first], n_x, n_y, n_total)
+    q = benjamini_hochberg(p)
     return _rules_frame(
-        antecedents=[frozenset(map(str, a)) for a in rules["antecedents"]],
-        consequents=[frozenset(map(str, c)) for c in rules["consequents"]],
+        antecedents=antecedents,
+        consequents=consequents,
         n_antecedent=n_antecedent,
         n_consequent=n_consequent,
         n_both=n_both,
         n_total=n_total,
-        p_value=p,
-        q_value=_pairwise_family_q(rules, p),
+        p_value=p[codes],
+        q_value=q[codes],
     )
-
-
-def _pairwise_family_q(rules: pd.DataFrame, p: np.ndarray) -> np.ndarray:
-    """BH over distinct tests, counting A→C and C→A of two items once.
-
-    Both directions of a two-item rule share one 2 × 2 table, so they are one
-    test, as in the pairs path.
-    """
-    keys = [
-        (a, c) if len(a) + len(c) > 2 else tuple(sorted((a, c), key=sorted))
-        for a, c in zip(rules["antecedents"], rules["consequents"], strict=True)
-    ]
-    codes, uniques = pd.factorize(pd.Series(keys, dtype=object))
-    first = np.zeros(len(uniques), dtype=np.int64)
-    first[codes[::-1]] = np.arange(len(codes))[::-1]
-    q_unique = benjamini_hochberg(p[first])
-    return q_unique[codes]
 
 
 def _empty_rules() -> pd.DataFrame:

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from kgmed.errors import ConceptNotFound
 from kgmed.records import Records
 
 __all__ = ["Transactions", "transactions"]
@@ -27,6 +28,25 @@ class Transactions:
     baskets : pandas.Index
         Ids of the rows (patient ids). They stay inside mining and are never
         written to a graph or an export.
+
+    See Also
+    --------
+    transactions : Makes one from :class:`~kgmed.Records`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from kgmed import Records
+    >>> from kgmed.mining import transactions
+    >>> df = pd.DataFrame({"patient_id": [1, 1, 2, 2], "kind": "finding",
+    ...                    "concept": ["flu", "fever", "flu", "flu"],
+    ...                    "visit": ["a", "a", "b", "c"]})
+    >>> t = transactions(Records.from_dataframe(df, encounter="visit"))
+    >>> list(t.baskets), list(t.concepts)
+    (['1', '2'], ['local:fever', 'local:flu'])
+    >>> t.matrix.toarray()
+    array([[ True,  True],
+           [False,  True]])
     """
 
     matrix: sparse.csr_array
@@ -64,10 +84,25 @@ class Transactions:
         concepts : pandas.Index, optional
             Keep only these columns (mlxtend's miners densify parts of the
             frame, so pass only the concepts that can be frequent).
+
+        Raises
+        ------
+        ConceptNotFound
+            If ``concepts`` names a concept that is not a column.
         """
         matrix, columns = self.matrix, self.concepts
         if concepts is not None:
             positions = self.concepts.get_indexer(concepts)
+            if (positions < 0).any():
+                # get_indexer marks a missing concept -1, which would quietly
+                # select the last column.
+                missing = [str(c) for c in pd.Index(concepts)[positions < 0]]
+                more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+                raise ConceptNotFound(
+                    f"concepts not in the matrix: {missing[:5]}{more}; its columns "
+                    f"are the concept ids of the records (Transactions.concepts)",
+                    term=missing[0],
+                )
             matrix, columns = matrix[:, positions], self.concepts[positions]
         return pd.DataFrame.sparse.from_spmatrix(  # type: ignore[attr-defined]
             sparse.csc_matrix(matrix, dtype=bool), columns=list(columns)

@@ -9,19 +9,27 @@ import pandas as pd
 
 __all__ = ["clean_codes", "clean_text", "label_key"]
 
-# Every run of whitespace, control character or underscore becomes one space.
-# NFKC has already turned non-breaking and other odd spaces into plain ones.
-_SEPARATORS = r"[\s\x00-\x1f\x7f_]+"
+# Every run of whitespace, control character (C0 and C1) or underscore
+# becomes one space. NFKC has already turned non-breaking and other odd
+# spaces into plain ones.
+_SEPARATORS = r"[\s\x00-\x1f\x7f-\x9f_]+"
+# Invisible characters that only make equal-looking labels differ: soft
+# hyphen, zero-width space, word joiner, and a byte-order mark inside text.
+# (Zero-width joiners stay: they are part of emoji and of some scripts.)
+_INVISIBLE = r"[\u00ad\u200b\u2060\ufeff]"
 
 
 def clean_text(values: pd.Series) -> pd.Series:
     """Text cells as tidy strings; empty cells become ``<NA>``.
 
     Unicode is NFKC-normalised (non-breaking spaces, full-width letters),
-    underscores and runs of whitespace or control characters become one
-    space, and the ends are stripped. Case is kept: it is what a label shows.
+    invisible characters (zero-width space, soft hyphen, stray byte-order
+    marks) are removed, underscores and runs of whitespace or control
+    characters become one space, and the ends are stripped. Case is kept: it
+    is what a label shows.
     """
     text = values.astype("string").str.normalize("NFKC")
+    text = text.str.replace(_INVISIBLE, "", regex=True)
     text = text.str.replace(_SEPARATORS, " ", regex=True).str.strip()
     return text.mask(text == "")
 

@@ -33,6 +33,10 @@ COLUMNS: tuple[str, ...] = (
     "time",
 )
 
+#: Maps positions of rows in a table read from a file to the file's line
+#: numbers (the header is line 1), for messages.
+_RowLines = Callable[[list[int]], list[int]]
+
 _TRUE_CELLS = frozenset({"1", "true", "t", "yes", "y", "x", "present"})
 _FALSE_CELLS = frozenset({"0", "false", "f", "no", "n", "absent"})
 
@@ -60,6 +64,18 @@ class RecordsReport:
     n_label_variants : int
         Distinct spellings (case, spacing, underscores, synonyms) that were
         folded into another spelling of the same concept.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from kgmed import Records
+    >>> df = pd.DataFrame({"patient_id": ["p1", "p1", "p1", "p2"],
+    ...                    "concept": ["fever", "Fever ", None, "cough"], "kind": "symptom"})
+    >>> report = Records.from_dataframe(df).report
+    >>> report.n_read, report.n_kept, report.dropped
+    (4, 2, {'empty concept': 1, 'duplicate': 1})
+    >>> report.n_read == report.n_kept + report.n_dropped
+    True
     """
 
     source: str
@@ -192,7 +208,10 @@ class Records:
         kind : str, default "kind"
             Column of node kinds (see :data:`kgmed.schema.KINDS`; synonyms
             such as ``diagnosis`` or ``medication`` are accepted), or, if no
-            column has this name, one kind for every row (``kind="disease"``).
+            column has this name, one kind for every row (``kind="disease"``,
+            ``kind="medication"``). A kind that names the ``patient`` or
+            ``concept`` column is one kind for every row too
+            (``concept="symptom", kind="symptom"``).
         code : str, optional
             Column of codes. Coded rows get the concept id ``SYSTEM:code``.
         system : str, optional
@@ -219,9 +238,13 @@ class Records:
         EmptyRecordsError
             If ``df`` has no rows, or none holds a concept.
         MissingValueError
-            If a row has no patient id or no kind.
+            If a row that holds a concept has no patient id or no kind.
         UnknownKindError
             If a kind is not one of :data:`kgmed.schema.KINDS`.
+        RecordsError
+            If ``df`` is not a DataFrame, codes come without a system, a
+            system is neither known nor a plain word, a time is no date, a
+            concept has two kinds, or a chosen column name appears twice.
 
         Examples
         --------
@@ -250,7 +273,7 @@ class Records:
             synonyms=synonyms,
             source=source,
             row_word="row",
-            row_offset=None,
+            row_lines=None,
         )
 
     @classmethod
@@ -277,12 +300,15 @@ class Records:
             The table, one row per patient (or per case).
         kinds : mapping of str to str or list of str, optional
             For each kind, the column or columns whose cells are labels of
-            that kind. A column name may be a glob pattern (``"Symptom_*"``).
+            that kind. A name that is no column is a glob pattern
+            (``"Symptom_*"``). Columns are named by their text: ``"0"`` for
+            the column ``0`` of a table read with ``header=None``.
         indicators : mapping of str to str or list of str, optional
             For each kind, the one-hot columns (glob patterns allowed) whose
             names are labels of that kind. Cells ``1``/``true``/``yes`` mean
             present, ``0``/``false``/``no``/empty mean absent; anything else
-            is an error.
+            is an error. A name that several columns share names them all,
+            and the concept is present where any of them says so.
         patient : str, optional
             Column of patient ids. Without it, each row is its own patient,
             named ``row:<n>`` with ``n`` counted from 1.
@@ -301,8 +327,13 @@ class Records:
             If a named column or pattern matches no column.
         EmptyRecordsError
             If no cell holds a concept.
+        MissingValueError
+            If a row has no patient id in the ``patient`` column.
+        UnknownKindError
+            If a key of ``kinds`` or ``indicators`` is no kind.
         RecordsError
-            If an indicator cell is neither true nor false.
+            If an indicator cell is neither true nor false, or a chosen
+            column name appears twice.
 
         Examples
         --------
@@ -332,7 +363,7 @@ class Records:
             synonyms=synonyms,
             source=source,
             row_word="row",
-            row_offset=None,
+            row_lines=None,
         )
 
     # -- inspection ---------------------------------------------------------
@@ -385,27 +416,48 @@ class Records:
 # -- the engine shared by every reader ---------------------------------------------
 
 
-def _row_names(index: pd.Index, row_word: str, row_offset: int | None) -> list[str]:
+def _row_names(index: pd.Index, row_word: str, row_lines: _RowLines | None) -> list[str]:
     """Names of rows for messages: file lines or DataFrame index labels."""
-    if row_offset is not None:
-        return [f"line {int(i) + row_offset}" for i in index]
+    if row_lines is not None:
+        return [f"line {n}" for n in row_lines([int(i) for i in index])]
     return [f"{row_word} {i!r}" for i in index]
 
 
-def _some_rows(index: pd.Index, row_word: str, row_offset: int | None, limit: int = 5) -> str:
-    names = _row_names(index[:limit], row_word, row_offset)
+def _some_rows(index: pd.Index, row_word: str, row_lines: _RowLines | None, limit: int = 5) -> str:
+    names = _row_names(index[:limit], row_word, row_lines)
     more = f" and {len(index) - limit} more" if len(index) > limit else ""
     return ", ".join(names) + more
 
 
-def _resolve_kind(df: pd.DataFrame, kind: str, source: str) -> pd.Series | str:
-    """A column of kinds, or one kind for all rows when no column has the name."""
-    if kind in df.columns:
+def _resolve_kind(
+    df: pd.DataFrame, kind: str, source: str, taken: Sequence[str]
+) -> pd.Series | str:
+    """A column of kinds, or one kind for all rows when ``kind`` names a kind.
+
+    A column already read as the patients or the concepts (``taken``) is not
+    also the kinds: ``concept="symptom", kind="symptom"`` means every row is
+    a symptom.
+    """
+    if kind in df.columns and kind not in taken:
         return df[kind]
-    if kind.strip().lower() in KINDS:
+    try:
         return normalize_kind(kind)
+    except UnknownKindError:
+        pass
     check_columns(df, {kind: "kind"}, where=source)
     return df[kind]
+
+
+def _check_unique(df: pd.DataFrame, columns: Sequence[Any], source: str) -> None:
+    """Raise if a column the reader uses appears more than once in ``df``."""
+    repeated = df.columns[df.columns.duplicated()]
+    for column in columns:
+        if column in repeated:
+            n = int((df.columns == column).sum())
+            raise RecordsError(
+                f"{source}: column {column!r} appears {n} times; give each column "
+                f"its own name before reading"
+            )
 
 
 def _from_long(
@@ -421,7 +473,7 @@ def _from_long(
     synonyms: Mapping[str, str] | None,
     source: str,
     row_word: str,
-    row_offset: int | None,
+    row_lines: _RowLines | None,
 ) -> Records:
     if not isinstance(df, pd.DataFrame):
         raise RecordsError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
@@ -432,10 +484,21 @@ def _from_long(
         if column is not None:
             required[column] = argument
     check_columns(df, required, where=source)
-    kinds = _resolve_kind(df, kind, source)
+    kinds = _resolve_kind(df, kind, source, taken=(patient, concept))
     systems: pd.Series | str | None = None
     if system is not None:
-        systems = df[system] if system in df.columns else normalize_system(system)
+        if system in df.columns:
+            systems = df[system]
+        else:
+            try:
+                systems = normalize_system(system)
+            except RecordsError as err:
+                raise RecordsError(
+                    f"{source}: system={system!r} is not a column, and as the coding "
+                    f"system of every row: {err}"
+                ) from err
+    used = [*required, *(c for c in (kind, system) if c is not None and c in df.columns)]
+    _check_unique(df, used, source)
     if code is not None and systems is None:
         raise RecordsError(
             f"{source}: codes in column {code!r} need a coding system; pass "
@@ -466,7 +529,13 @@ def _from_long(
         },
         index=df.index,
     )
-    columns = {"patient": patient, "concept": concept, "kind": kind, "time": time}
+    columns = {
+        "patient": patient,
+        "concept": concept,
+        "kind": kind,
+        "system": system,
+        "time": time,
+    }
     return _canonical(
         long,
         n_read=n_read,
@@ -475,19 +544,41 @@ def _from_long(
         source=source,
         columns=columns,
         row_word=row_word,
-        row_offset=row_offset,
+        row_lines=row_lines,
     )
 
 
-def _expand(df: pd.DataFrame, spec: str | Sequence[str], source: str, argument: str) -> list[str]:
+def _expand(
+    df: pd.DataFrame,
+    spec: str | Sequence[str],
+    source: str,
+    argument: str,
+    exclude: Sequence[int] = (),
+) -> list[int]:
+    """Positions of the columns that ``spec`` names, in the table's order per name.
+
+    A name that is a column is that column (every column of that name, when
+    a name repeats), even when it holds glob characters
+    (``"Glucose [mg/dL]"``); otherwise it is a glob pattern, which never
+    matches the positions in ``exclude`` (the patient column). Columns are
+    matched by their text, so a table read with ``header=None`` (columns
+    ``0, 1, ...``) is addressed as ``"0"``, ``"1"``, ...
+    """
     patterns = [spec] if isinstance(spec, str) else list(spec)
     names = [str(c) for c in df.columns]
-    found: list[str] = []
+    found: list[int] = []
     for pattern in patterns:
-        matched = [c for c in names if fnmatch.fnmatchcase(c, pattern)]
+        text = str(pattern)
+        matched = [i for i, name in enumerate(names) if name == text]
         if not matched:
-            check_columns(df, {pattern: argument}, where=source)
-        found += [c for c in matched if c not in found]
+            matched = [
+                i
+                for i, name in enumerate(names)
+                if i not in exclude and fnmatch.fnmatchcase(name, text)
+            ]
+        if not matched:
+            check_columns(df, {text: argument}, where=source)
+        found += [i for i in matched if i not in found]
     return found
 
 
@@ -500,7 +591,7 @@ def _from_wide(
     synonyms: Mapping[str, str] | None,
     source: str,
     row_word: str,
-    row_offset: int | None,
+    row_lines: _RowLines | None,
 ) -> Records:
     if not isinstance(df, pd.DataFrame):
         raise RecordsError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
@@ -512,35 +603,41 @@ def _from_wide(
             f"indicators= (one-hot columns), e.g. kinds={{'disease': 'Disease', "
             f"'symptom': 'Symptom_*'}}"
         )
+    patient_at: list[int] = []
     if patient is not None:
         check_columns(df, {patient: "patient"}, where=source)
+        _check_unique(df, [patient], source)
         patients = df[patient]
+        patient_at = [list(df.columns).index(patient)]
     else:
         patients = pd.Series([f"row:{i + 1}" for i in range(len(df))], index=df.index)
     position = pd.Series(range(len(df)), index=df.index)
 
+    # Columns are taken by position: a name may repeat (two one-hot columns
+    # of one symptom), and then each of them is read.
     pieces: list[pd.DataFrame] = []
     n_read = 0
     dropped: dict[str, int] = {}
     for kind_name, spec in kinds.items():
-        kind_value = normalize_kind(kind_name)
-        for column in _expand(df, spec, source, f"kinds[{kind_name!r}]"):
+        kind_value = _wide_kind(kind_name, "kinds", source)
+        for at in _expand(df, spec, source, f"kinds[{kind_name!r}]", patient_at):
             n_read += len(df)
             pieces.append(
                 pd.DataFrame(
                     {
                         "patient_id": patients,
-                        "label": df[column],
+                        "label": df.iloc[:, at],
                         "kind": kind_value,
                         "_position": position,
                     }
                 )
             )
     for kind_name, spec in indicators.items():
-        kind_value = normalize_kind(kind_name)
-        for column in _expand(df, spec, source, f"indicators[{kind_name!r}]"):
+        kind_value = _wide_kind(kind_name, "indicators", source)
+        for at in _expand(df, spec, source, f"indicators[{kind_name!r}]", patient_at):
             n_read += len(df)
-            present = _indicator(df[column], column, source, row_offset)
+            column = str(df.columns[at])
+            present = _indicator(df.iloc[:, at], column, source, row_lines)
             absent = int((~present).sum())
             if absent:
                 dropped["absent indicator"] = dropped.get("absent indicator", 0) + absent
@@ -554,6 +651,11 @@ def _from_wide(
                     }
                 )
             )
+    if not pieces:
+        raise RecordsError(
+            f"{source}: kinds= and indicators= name no column; give each kind a "
+            f"column name or a pattern such as 'Symptom_*'"
+        )
     long = pd.concat(pieces)
     # Row order: patient by patient, columns left to right, as a reader expects.
     long = long.sort_values("_position", kind="stable").drop(columns="_position")
@@ -572,11 +674,20 @@ def _from_wide(
         source=source,
         columns={"patient": patient, "concept": None, "kind": None, "time": None},
         row_word=row_word,
-        row_offset=row_offset,
+        row_lines=row_lines,
     )
 
 
-def _indicator(values: pd.Series, column: str, source: str, row_offset: int | None) -> pd.Series:
+def _wide_kind(kind_name: str, argument: str, source: str) -> str:
+    try:
+        return normalize_kind(kind_name)
+    except UnknownKindError as err:
+        raise UnknownKindError(f"{source}: {argument}= key {kind_name!r}: {err}") from err
+
+
+def _indicator(
+    values: pd.Series, column: str, source: str, row_lines: _RowLines | None
+) -> pd.Series:
     if pd.api.types.is_bool_dtype(values.dtype):
         return values.fillna(False).astype(bool)
     text = values.astype("string").str.strip().str.lower()
@@ -585,8 +696,8 @@ def _indicator(values: pd.Series, column: str, source: str, row_offset: int | No
     false = text.isin(_FALSE_CELLS) | text.isna() | (text == "")
     bad = ~(true | false)
     if bad.any():
-        where = _some_rows(values.index[bad.to_numpy()], "row", row_offset)
-        example = values[bad].iloc[0]
+        where = _some_rows(values.index[bad.to_numpy()], "row", row_lines)
+        example = str(values[bad.to_numpy()].iloc[0])
         raise RecordsError(
             f"{source}: indicator column {column!r} holds {example!r} at {where}; "
             f"indicator cells must be 1/0, true/false or yes/no"
@@ -603,57 +714,75 @@ def _canonical(
     source: str,
     columns: Mapping[str, str | None],
     row_word: str,
-    row_offset: int | None,
+    row_lines: _RowLines | None,
 ) -> Records:
     """Normalize a long table of raw cells into canonical Records."""
     if len(long) == 0:
         raise EmptyRecordsError(f"{source}: the table has no rows with data")
+    # A row without a concept is no observation: it is counted and dropped
+    # before any other cell of it is checked.
+    labels = clean_text(long["label"])
+    codes = _optional(long["code"], clean_codes)
+    has_concept = (labels.notna() | codes.notna()).to_numpy()
+    if not has_concept.any():
+        raise EmptyRecordsError(
+            f"{source}: no row holds a concept (column {columns['concept']!r} is empty throughout)"
+        )
+    if not has_concept.all():
+        n_empty = int((~has_concept).sum())
+        dropped["empty concept"] = dropped.get("empty concept", 0) + n_empty
     # Work on positions; keep the caller's row labels for messages only.
-    where_index = long.index
-    long = long.reset_index(drop=True)
+    where_index = long.index[has_concept]
+    long = long.loc[has_concept].reset_index(drop=True)
+    labels = labels.loc[has_concept].reset_index(drop=True)
+    codes = codes.loc[has_concept].reset_index(drop=True)
 
     def rows(mask: pd.Series) -> str:
-        return _some_rows(where_index[mask.to_numpy()], row_word, row_offset)
+        # A wide row gives several observations: name each row once.
+        at = where_index[mask.fillna(False).to_numpy(dtype=bool)].unique()
+        return _some_rows(at, row_word, row_lines)
 
     patient_ids = clean_codes(long["patient_id"])
     missing = patient_ids.isna()
     if missing.any():
+        n_rows = where_index[missing.to_numpy()].nunique()
         raise MissingValueError(
-            f"{source}: column {columns['patient']!r} is empty in {int(missing.sum())} "
+            f"{source}: column {columns['patient']!r} is empty in {n_rows} "
             f"row(s) ({rows(missing)}); every observation needs a patient id. "
             f"Fill or drop those rows."
         )
     kinds = _normalize_kinds(long["kind"], source, columns["kind"], rows)
 
-    labels = clean_text(long["label"])
-    codes = _optional(long["code"], clean_codes)
-    no_concept = labels.isna() & codes.isna()
-    if no_concept.any():
-        dropped["empty concept"] = dropped.get("empty concept", 0) + int(no_concept.sum())
-    keep = ~no_concept.to_numpy()
-    if not keep.any():
-        raise EmptyRecordsError(
-            f"{source}: no row holds a concept (column {columns['concept']!r} is empty throughout)"
-        )
-
     systems = _optional(long["system"], clean_codes)
-    mapping = {value: normalize_system(str(value)) for value in pd.unique(systems.dropna())}
+    mapping: dict[Any, str] = {}
+    for value in pd.unique(systems.dropna()):
+        try:
+            mapping[value] = normalize_system(str(value))
+        except RecordsError as err:
+            raise RecordsError(
+                f"{source}: column {columns.get('system')!r}: {err} (at {rows(systems == value)})"
+            ) from err
     systems = systems.map(mapping).astype("string")
     # A code is an id only with its system; without one the label stands in.
     coded = codes.notna() & systems.notna()
     labels = labels.fillna(codes)
     keys = label_key(labels, synonyms)
+    if synonyms:
+        # A variant is shown as the label it stands for, not as itself.
+        targets = {label_key(clean_text(pd.Series([t]))).iloc[0]: t for t in synonyms.values()}
+        renamed = (keys != labels.str.casefold()).to_numpy()
+        labels = labels.mask(renamed, clean_text(keys.map(targets).astype("string")))
     concept_ids = ("local:" + keys.str.replace(" ", "_", regex=False)).astype("string")
     concept_ids = concept_ids.where(~coded, systems + ":" + codes)
+    concept_ids = _adopt_codes(concept_ids, keys, coded)
+    adopted = (~coded & ~concept_ids.str.startswith("local:")).to_numpy()
+    split = concept_ids.str.split(":", n=1)
+    adopted_system = split.str[0].where(adopted)
+    adopted_code = split.str[1].where(adopted)
 
     times = pd.Series(pd.NaT, index=long.index, dtype="datetime64[ns, UTC]")
     if columns.get("time") is not None:
-        try:
-            times = pd.to_datetime(long["time"], errors="raise", format="mixed", utc=True)
-        except (ValueError, TypeError) as err:
-            raise RecordsError(
-                f"{source}: column {columns['time']!r} holds values that are not dates ({err})"
-            ) from err
+        times = _parse_times(long["time"], source, columns["time"], rows)
 
     data = pd.DataFrame(
         {
@@ -661,12 +790,12 @@ def _canonical(
             "concept_id": concept_ids,
             "label": labels,
             "kind": kinds.astype("string"),
-            "system": systems.where(coded).astype("string"),
-            "code": codes.where(coded).astype("string"),
+            "system": systems.where(coded).fillna(adopted_system).astype("string"),
+            "code": codes.where(coded).fillna(adopted_code).astype("string"),
             "encounter_id": _optional(long["encounter_id"], clean_codes),
             "time": times,
         }
-    ).loc[keep]
+    )
 
     # One label per concept: its most frequent spelling (ties: first seen).
     spellings = data.groupby(["concept_id", "label"], sort=False).size().rename("n")
@@ -691,6 +820,48 @@ def _canonical(
         n_label_variants=len(spellings) - len(display),
     )
     return Records(data, report)
+
+
+def _adopt_codes(concept_ids: pd.Series, keys: pd.Series, coded: pd.Series) -> pd.Series:
+    """Give uncoded rows the id of the one coded concept that has their label.
+
+    A label coded in some rows (``Influenza, J11.1``) and written bare in
+    others is one concept. A label shared by several coded concepts stays
+    local: which code it means cannot be told.
+    """
+    if not coded.any() or coded.all():
+        return concept_ids
+    pairs = pd.DataFrame({"key": keys[coded], "id": concept_ids[coded]}).drop_duplicates()
+    unique = pairs.drop_duplicates("key", keep=False).set_index("key")["id"]
+    adopted = keys.map(unique)
+    return concept_ids.mask(~coded & adopted.notna(), adopted)
+
+
+def _parse_times(
+    values: pd.Series, source: str, column: str | None, rows: Callable[[pd.Series], str]
+) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        raise RecordsError(
+            f"{source}: column {column!r} holds numbers, not dates; write times as "
+            f"ISO 8601 (2021-03-04 or 2021-03-04T10:30:00) or convert them with "
+            f"pandas.to_datetime(..., unit=...) first"
+        )
+    try:
+        return pd.to_datetime(values, errors="raise", format="mixed", utc=True)
+    except (ValueError, TypeError, OverflowError) as err:
+        try:
+            parsed = pd.to_datetime(values, errors="coerce", format="mixed", utc=True)
+            bad = parsed.isna() & clean_text(values).notna()
+        except (ValueError, TypeError, OverflowError):
+            bad = pd.Series(False, index=values.index)
+        where = ""
+        if bad.any():
+            example = str(values[bad.to_numpy()].iloc[0])
+            where = f" such as {example!r} at {rows(bad)}"
+        raise RecordsError(
+            f"{source}: column {column!r} holds values that are not dates{where} ({err}); "
+            f"write times as ISO 8601 (2021-03-04 or 2021-03-04T10:30:00)"
+        ) from err
 
 
 def _optional(values: pd.Series, clean: Callable[[pd.Series], pd.Series]) -> pd.Series:

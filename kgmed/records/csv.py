@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -58,14 +60,17 @@ def read_records(
     Returns
     -------
     Records
-        Messages name rows by their line in the file.
+        Messages name rows by their line in the file. Columns keep the
+        names the header gives them: a repeated name is not renamed
+        ``name.1`` as :func:`pandas.read_csv` would.
 
     Raises
     ------
     RecordsFileNotFound
         If ``path`` does not exist.
     RecordsFileError
-        If the file is not text in ``encoding`` or not CSV.
+        If the path is a folder, or the file is not text in ``encoding`` or
+        not CSV (rows with more fields than the header included).
     EmptyRecordsError
         If the file is empty or holds no observation.
     RecordsError
@@ -110,8 +115,10 @@ def read_records(
         raise RecordsFileError(f"{name}: is a folder, not a CSV file")
     if file.stat().st_size == 0:
         raise EmptyRecordsError(f"{name}: the file is empty")
-    head = file.read_bytes()[:4096]
-    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+    with file.open("rb") as stream:
+        head = stream.read(4096)
+    utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff"))
+    if b"\x00" in head and not utf16:
         raise RecordsFileError(
             f"{name}: looks like a binary file, not CSV text "
             f"(a spreadsheet? export it as CSV first)"
@@ -130,19 +137,31 @@ def read_records(
             quoting=csv.QUOTE_MINIMAL,
         )
     except UnicodeDecodeError as err:
+        suggestion = "utf-16" if utf16 else "latin-1"
         raise RecordsFileError(
             f"{name}: is not {encoding} text (byte {err.start}: {err.reason}); "
-            f"pass encoding='latin-1' or the file's encoding"
+            f"pass encoding={suggestion!r} or the file's encoding"
         ) from err
     except pd.errors.EmptyDataError as err:
         raise EmptyRecordsError(f"{name}: the file holds no header and no rows") from err
     except pd.errors.ParserError as err:
-        raise RecordsFileError(f"{name}: cannot be parsed as CSV ({err})") from err
+        raise RecordsFileError(_parser_message(name, err, file, sep, encoding)) from err
     if len(df.columns) == 1 and sep not in head.decode(encoding, errors="replace"):
         raise RecordsFileError(
             f"{name}: found one column {str(df.columns[0])[:40]!r}, no {sep!r} separator; "
             f"is this a CSV file? Pass sep= if fields are split by another character"
         )
+    df.columns = _file_header(df.columns, file, sep=sep, encoding=encoding)
+    if not isinstance(df.index, pd.RangeIndex):
+        # pandas makes the first column(s) the index when the first data row
+        # has more fields than the header; the columns would shift silently.
+        n_extra = df.index.nlevels
+        raise RecordsFileError(
+            f"{name}: line 2 has {n_extra} more field(s) than the header's "
+            f"{len(df.columns)} columns (a trailing {sep!r}?); name every column "
+            f"in the header or remove the extra fields"
+        )
+    row_lines = _line_numbers(file, sep=sep, encoding=encoding)
     if kinds or indicators:
         return _from_wide(
             df,
@@ -152,7 +171,7 @@ def read_records(
             synonyms=synonyms,
             source=name,
             row_word="line",
-            row_offset=2,
+            row_lines=row_lines,
         )
     if patient is None:
         patient = "patient_id"
@@ -168,5 +187,75 @@ def read_records(
         synonyms=synonyms,
         source=name,
         row_word="line",
-        row_offset=2,
+        row_lines=row_lines,
     )
+
+
+def _line_numbers(file: Path, *, sep: str, encoding: str) -> Callable[[list[int]], list[int]]:
+    """File line numbers of data rows (the header is line 1), for messages.
+
+    A quoted field may span lines, so row ``i`` is not always line ``i + 2``.
+    The file is scanned only when a message needs a line, and only as far as
+    the last row asked for.
+    """
+
+    def lines(positions: list[int]) -> list[int]:
+        wanted = set(positions)
+        last = max(wanted, default=-1)
+        starts: dict[int, int] = {}
+        if wanted and len(sep) == 1:
+            try:
+                with file.open(encoding=encoding, errors="replace", newline="") as stream:
+                    reader = csv.reader(stream, delimiter=sep)
+                    start = 1
+                    # Record 0 is the header; data row i is record i + 1.
+                    for row, _ in enumerate(reader, start=-1):
+                        if row in wanted:
+                            starts[row] = start
+                        if row >= last:
+                            break
+                        start = reader.line_num + 1
+            except csv.Error:
+                starts = {}
+        return [starts.get(p, p + 2) for p in positions]
+
+    return lines
+
+
+def _parser_message(name: str, err: Exception, file: Path, sep: str, encoding: str) -> str:
+    """A pandas parser error told with the file's line numbers."""
+    detail = str(err).strip().removeprefix("Error tokenizing data. C error: ")
+    fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", detail)
+    if fields is None:
+        return f"{name}: cannot be parsed as CSV ({detail}); check the quoting and sep="
+    expected, record, saw = (int(g) for g in fields.groups())
+    # pandas counts records from 1 with the header; a quoted field may span lines.
+    (line,) = _line_numbers(file, sep=sep, encoding=encoding)([record - 2])
+    return (
+        f"{name}: line {line} has {saw} fields but the header has {expected}; "
+        f"quote fields that hold {sep!r}, or pass sep= if fields are split by "
+        f"another character"
+    )
+
+
+def _file_header(columns: pd.Index, file: Path, *, sep: str, encoding: str) -> list[Any]:
+    """The column names as the file writes them.
+
+    pandas renames a repeated name (``fluid_overload``, ``fluid_overload.1``);
+    the file's own name is put back, so that the column means what its name
+    says and a reader can refuse or merge repeated columns on purpose.
+    """
+    names = list(columns)
+    if len(sep) != 1 or not any(isinstance(n, str) and re.search(r"\.\d+$", n) for n in names):
+        return names
+    try:
+        with file.open(encoding=encoding, errors="replace", newline="") as stream:
+            header = next(csv.reader(stream, delimiter=sep), [])
+    except csv.Error:
+        return names
+    if len(header) != len(names):
+        return names
+    return [
+        raw if raw and name != raw and re.fullmatch(re.escape(raw) + r"\.\d+", str(name)) else name
+        for name, raw in zip(names, header, strict=True)
+    ]
