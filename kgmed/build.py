@@ -12,6 +12,7 @@ from kgmed._validation import check_columns, check_positive_int
 from kgmed.errors import ParameterError, RecordsError
 from kgmed.graph import KnowledgeGraph
 from kgmed.mining import mine_rules, transactions
+from kgmed.mining.rules import check_rule_params
 from kgmed.records import Records
 from kgmed.schema import relation_for
 
@@ -86,6 +87,7 @@ def build(
     """
     if not isinstance(rule_nodes, bool):
         raise ParameterError(f"rule_nodes must be True or False, got {rule_nodes!r}")
+    check_rule_params(min_support, min_confidence, min_patients, max_len, algorithm)
     records = _as_records(data)
     matrix = transactions(records)
     rules = mine_rules(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -47,6 +48,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.run(args))
+    except BrokenPipeError:
+        # Output piped into a program that stopped reading (``| head``):
+        # not an error. Point stdout at devnull so exit does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KgmedError as err:
         print(f"kgmed: error: {err}", file=sys.stderr)
         return 1
@@ -93,9 +100,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--max-len", type=int, default=2, help="longest rule mined (default: 2)")
     build.add_argument("--algorithm", choices=ALGORITHMS, default="auto")
-    build.add_argument("--top", type=int, default=5, help="relations shown per type (default: 5)")
+    build.add_argument(
+        "--top", type=_positive_int, default=5, help="relations shown per type (default: 5)"
+    )
     build.set_defaults(run=_run_build)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _run_build(args: argparse.Namespace) -> int:

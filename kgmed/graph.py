@@ -589,7 +589,9 @@ class KnowledgeGraph:
             ],
             "rules": _rules_to_json(self.rules),
         }
-        text = json.dumps(document, ensure_ascii=False, default=_json_default)
+        text = json.dumps(
+            _finite(document), ensure_ascii=False, allow_nan=False, default=_json_default
+        )
         if target.suffix == ".gz":
             target.write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))
         else:
@@ -644,10 +646,10 @@ def load(path: str | os.PathLike[str]) -> KnowledgeGraph:
     try:
         graph: nx.MultiDiGraph[str] = nx.MultiDiGraph()
         for node in document["nodes"]:
-            attrs = dict(node)
+            attrs = _float_fields(dict(node))
             graph.add_node(attrs.pop("id"), **attrs)
         for edge in document["edges"]:
-            attrs = dict(edge)
+            attrs = _float_fields(dict(edge))
             u, v, key = attrs.pop("source"), attrs.pop("target"), attrs.pop("relation")
             graph.add_edge(u, v, key=key, **attrs)
         rules = _rules_from_json(document["rules"], RULE_COLUMNS)
@@ -860,6 +862,45 @@ def _curated_evidence(tag: str) -> dict[str, Any]:
     for column in ("n_patients", "n_source", "n_target", "n_total"):
         attrs[column] = None
     attrs["provenance"] = tag
+    return attrs
+
+
+# Strict JSON has no NaN or infinity; like protobuf's JSON mapping, kgmed
+# writes them as the strings below and reads them back in float fields.
+_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+_FLOAT_FIELDS = frozenset(
+    {
+        "p_target_given_source",
+        "p_source_given_target",
+        "lift",
+        "leverage",
+        "support",
+        "confidence",
+        "p_value",
+        "q_value",
+    }
+)
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every non-finite float written as a string."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        return _finite(value.item())
+    return value
+
+
+def _float_fields(attrs: dict[str, Any]) -> dict[str, Any]:
+    """Float fields of a node or edge read back from strings where needed."""
+    for key in _FLOAT_FIELDS.intersection(attrs):
+        value = attrs[key]
+        if isinstance(value, str) and value in _NON_FINITE:
+            attrs[key] = _NON_FINITE[value]
     return attrs
 
 

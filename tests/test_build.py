@@ -338,3 +338,10 @@ def test_graph_from_rules_equals_build(kg, synthetic_records):
         rules, synthetic_records.concepts(), n_patients=synthetic_records.n_patients
     )
     pd.testing.assert_frame_equal(same.edges(), kg.edges())
+
+
+def test_parameters_are_checked_before_the_records() -> None:
+    # A bad parameter is reported even when the records are bad too: no work
+    # is done on records that would only be thrown away.
+    with pytest.raises(kgmed.ParameterError, match="min_support"):
+        kgmed.build("not records", min_support=2)  # type: ignore[arg-type]

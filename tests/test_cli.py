@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import fcntl
+import os
 import re
 import subprocess
 import sys
@@ -192,3 +194,31 @@ def test_the_readme_command_runs(tmp_path):
     assert done.stderr == ""
     assert done.stdout.startswith("Records from records.csv\n")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == OUTPUTS
+
+
+@pytest.mark.parametrize("top", ["0", "-3", "five"])
+def test_top_must_be_a_positive_whole_number(top: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["build", "records.csv", "--top", top])
+    assert exit_info.value.code == 2
+    assert "--top" in capsys.readouterr().err
+
+
+def test_output_cut_short_by_a_pipe_is_not_an_error(tmp_path: Path) -> None:
+    """`kgmed build ... | head -1` ends quietly with status 0, no traceback."""
+    sample = Path(__file__).resolve().parents[1] / "examples" / "data" / "records.csv"
+    command = [sys.executable, "-m", "kgmed.cli", "build", str(sample), "--out", str(tmp_path)]
+    command += ["--top", "100000"]  # more output than the pipe below holds
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)
+    with subprocess.Popen(command, stdout=write_end, stderr=subprocess.PIPE) as process:
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as reader:
+            first = reader.readline()
+        # The reader is gone, as `| head -1` goes; the writer meets a broken pipe.
+        assert process.stderr is not None
+        error = process.stderr.read().decode()
+        status = process.wait()
+    assert first.startswith(b"Records from")
+    assert "Traceback" not in error
+    assert status == 0, error

@@ -180,3 +180,29 @@ def test_a_gzip_file_is_read_whatever_its_name(kg, tmp_path):
     packed = kg.save(tmp_path / "graph.json.gz")
     renamed = packed.rename(tmp_path / "graph.kg")
     assert kgmed.load(renamed).edges().equals(kg.edges())
+
+
+def test_saved_file_is_strict_json(tmp_path: Path) -> None:
+    """NaN and infinity are written as strings, so any JSON parser reads the file."""
+    records = kgmed.datasets.synthetic(3000, random_state=0)
+    graph = kgmed.build(records, max_len=3, min_support=0.01, rule_nodes=True)
+    graph.add_knowledge(
+        pd.DataFrame({"subject": ["influenza"], "relation": ["has_symptom"], "object": ["rash"]}),
+        source="textbook",
+    )
+    assert np.isinf(graph.rules["conviction"]).any()
+    path = graph.save(tmp_path / "kg.json")
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"non-standard JSON constant {constant}")
+
+    document = json.loads(path.read_text(encoding="utf-8"), parse_constant=refuse)
+    curated = [e for e in document["edges"] if e["provenance"] == "curated:textbook"]
+    assert curated
+    assert curated[0]["lift"] == "NaN"
+    assert "Infinity" in {
+        row[document["rules"]["columns"].index("conviction")] for row in document["rules"]["data"]
+    }
+    back = kgmed.load(path)
+    assert np.isnan(back.edges().set_index("provenance").loc["curated:textbook", "lift"])
+    pd.testing.assert_frame_equal(back.rules, graph.rules)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from kgmed._validation import check_choice, check_fraction, check_positive_int
-from kgmed.errors import ParameterError
+from kgmed.errors import ParameterError, RecordsError
 from kgmed.mining.metrics import METRIC_COLUMNS, rule_metrics
 from kgmed.mining.pairs import min_count, pair_counts
 from kgmed.mining.significance import benjamini_hochberg, fisher_greater
@@ -102,18 +102,9 @@ def mine_rules(
     >>> bool((rules["n_both"] >= 11).all())
     True
     """
-    min_support = check_fraction("min_support", min_support)
-    min_confidence = check_fraction("min_confidence", min_confidence, low_inclusive=True)
-    min_patients = check_positive_int("min_patients", min_patients)
-    max_len = check_positive_int("max_len", max_len, minimum=2)
-    algorithm = check_choice("algorithm", algorithm, ALGORITHMS)
-    if algorithm == "auto":
-        algorithm = "pairs" if max_len == 2 else "fpgrowth"
-    if algorithm == "pairs" and max_len != 2:
-        raise ParameterError(
-            f"algorithm='pairs' mines rules of two items; for max_len={max_len} "
-            f"pass algorithm='fpgrowth' or 'apriori'"
-        )
+    min_support, min_confidence, min_patients, max_len, algorithm = check_rule_params(
+        min_support, min_confidence, min_patients, max_len, algorithm
+    )
     t = _as_transactions(data)
     if algorithm == "pairs":
         rules = _pair_rules(t, min_support=min_support, min_patients=min_patients)
@@ -129,14 +120,42 @@ def mine_rules(
     return _sorted(rules)
 
 
+def check_rule_params(
+    min_support: object,
+    min_confidence: object,
+    min_patients: object,
+    max_len: object,
+    algorithm: object,
+) -> tuple[float, float, int, int, str]:
+    """Validate :func:`mine_rules`' parameters; ``"auto"`` becomes an algorithm.
+
+    Callers that do other work before mining (:func:`kgmed.build`) call it
+    first, so that a bad parameter fails before any work is done.
+    """
+    support = check_fraction("min_support", min_support)
+    confidence = check_fraction("min_confidence", min_confidence, low_inclusive=True)
+    patients = check_positive_int("min_patients", min_patients)
+    length = check_positive_int("max_len", max_len, minimum=2)
+    chosen = check_choice("algorithm", algorithm, ALGORITHMS)
+    if chosen == "auto":
+        chosen = "pairs" if length == 2 else "fpgrowth"
+    if chosen == "pairs" and length != 2:
+        raise ParameterError(
+            f"algorithm='pairs' mines rules of two items; for max_len={length} "
+            f"pass algorithm='fpgrowth' or 'apriori'"
+        )
+    return support, confidence, patients, length, chosen
+
+
 def _as_transactions(data: Records | Transactions | pd.DataFrame) -> Transactions:
     if isinstance(data, Transactions):
         return data
     if isinstance(data, pd.DataFrame):
         data = Records.from_dataframe(data)
     if not isinstance(data, Records):
-        raise ParameterError(
-            f"expected Records, Transactions or a pandas DataFrame, got {type(data).__name__}"
+        raise RecordsError(
+            f"mine_rules expects Records, Transactions or a pandas DataFrame, got "
+            f"{type(data).__name__}; read a file with kgmed.read_records(path)"
         )
     return transactions(data)
 

@@ -14,7 +14,7 @@ from mlxtend.frequent_patterns import apriori, association_rules, fpgrowth
 from mlxtend.preprocessing import TransactionEncoder
 
 import kgmed
-from kgmed.errors import ParameterError
+from kgmed.errors import ParameterError, RecordsError
 from kgmed.mining import (
     ALGORITHMS,
     METRIC_COLUMNS,
@@ -566,9 +566,7 @@ def test_records_transactions_and_frames_give_the_same_rules(
 
 @pytest.mark.parametrize("data", [None, [("p1", "flu")], np.zeros((3, 3)), "visits.csv"])
 def test_other_inputs_are_refused(data: object) -> None:
-    with pytest.raises(
-        ParameterError, match="expected Records, Transactions or a pandas DataFrame"
-    ):
+    with pytest.raises(RecordsError, match="expects Records, Transactions or a pandas DataFrame"):
         mine_rules(data)  # type: ignore[arg-type]
 
 
