@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["clean_codes", "clean_text", "label_key"]
+__all__ = ["clean_codes", "clean_text", "label_key", "per_distinct"]
 
 # Every run of whitespace, control character (C0 and C1) or underscore
 # becomes one space. NFKC has already turned non-breaking and other odd
@@ -19,6 +19,21 @@ _SEPARATORS = r"[\s\x00-\x1f\x7f-\x9f_]+"
 _INVISIBLE = r"[\u00ad\u200b\u2060\ufeff]"
 
 
+def per_distinct(values: pd.Series, clean: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``clean(values)``, computed once per distinct value.
+
+    Records repeat a few labels (or codes) over many rows; pandas' string
+    methods loop in Python per element, so cleaning the distinct values and
+    mapping back is what makes a reader fast on millions of rows.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if len(uniques) == len(values):
+        return clean(values)
+    cleaned = clean(pd.Series(uniques, dtype=object))
+    taken = cleaned.array.take(codes, allow_fill=True)
+    return pd.Series(taken, index=values.index, dtype="string")
+
+
 def clean_text(values: pd.Series) -> pd.Series:
     """Text cells as tidy strings; empty cells become ``<NA>``.
 
@@ -28,6 +43,10 @@ def clean_text(values: pd.Series) -> pd.Series:
     characters become one space, and the ends are stripped. Case is kept: it
     is what a label shows.
     """
+    return per_distinct(values, _clean_text)
+
+
+def _clean_text(values: pd.Series) -> pd.Series:
     text = values.astype("string").str.normalize("NFKC")
     text = text.str.replace(_INVISIBLE, "", regex=True)
     text = text.str.replace(_SEPARATORS, " ", regex=True).str.strip()
@@ -40,7 +59,7 @@ def label_key(labels: pd.Series, synonyms: Mapping[str, str] | None = None) -> p
     ``synonyms`` maps a variant to the label it stands for; both sides are
     compared in their case-folded, cleaned form.
     """
-    key = labels.str.casefold()
+    key = per_distinct(labels, lambda distinct: distinct.astype("string").str.casefold())
     if synonyms:
         table = {_fold(variant): _fold(canonical) for variant, canonical in synonyms.items()}
         key = key.replace(table)
@@ -62,5 +81,9 @@ def clean_codes(values: pd.Series) -> pd.Series:
         finite = values.dropna()
         if np.all(np.mod(finite.to_numpy(), 1) == 0):
             values = values.astype("Int64")
+    return per_distinct(values, _clean_code)
+
+
+def _clean_code(values: pd.Series) -> pd.Series:
     text = values.astype("string").str.normalize("NFKC").str.strip()
     return text.mask(text == "")

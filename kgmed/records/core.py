@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from kgmed._validation import check_columns
@@ -16,7 +17,7 @@ from kgmed.errors import (
     RecordsError,
     UnknownKindError,
 )
-from kgmed.records._normalize import clean_codes, clean_text, label_key
+from kgmed.records._normalize import clean_codes, clean_text, label_key, per_distinct
 from kgmed.schema import KINDS, normalize_kind, normalize_system
 
 __all__ = ["COLUMNS", "Records", "RecordsReport"]
@@ -508,8 +509,9 @@ def _from_long(
     n_read = len(df)
     dropped: dict[str, int] = {}
     # Blank rows (every cell empty) are what a CSV with stray empty lines gives.
-    cells = df.astype("string")
-    blank = cells.apply(lambda c: c.str.strip().fillna("").eq("")).all(axis=1).to_numpy()
+    blank = np.logical_and.reduce(
+        [clean_codes(df.iloc[:, i]).isna().to_numpy() for i in range(df.shape[1])]
+    )
     if blank.any():
         dropped["blank row"] = int(blank.sum())
         df = df.loc[~blank]
@@ -772,13 +774,17 @@ def _canonical(
         targets = {label_key(clean_text(pd.Series([t]))).iloc[0]: t for t in synonyms.values()}
         renamed = (keys != labels.str.casefold()).to_numpy()
         labels = labels.mask(renamed, clean_text(keys.map(targets).astype("string")))
-    concept_ids = ("local:" + keys.str.replace(" ", "_", regex=False)).astype("string")
+    concept_ids = per_distinct(
+        keys, lambda distinct: "local:" + distinct.astype("string").str.replace(" ", "_")
+    )
     concept_ids = concept_ids.where(~coded, systems + ":" + codes)
-    concept_ids = _adopt_codes(concept_ids, keys, coded)
-    adopted = (~coded & ~concept_ids.str.startswith("local:")).to_numpy()
-    split = concept_ids.str.split(":", n=1)
-    adopted_system = split.str[0].where(adopted)
-    adopted_code = split.str[1].where(adopted)
+    concept_ids, adopted = _adopt_codes(concept_ids, keys, coded)
+    adopted_system = pd.Series(pd.NA, index=concept_ids.index, dtype="string")
+    adopted_code = adopted_system.copy()
+    if adopted.any():
+        split = concept_ids[adopted].str.split(":", n=1)
+        adopted_system[adopted] = split.str[0]
+        adopted_code[adopted] = split.str[1]
 
     times = pd.Series(pd.NaT, index=long.index, dtype="datetime64[ns, UTC]")
     if columns.get("time") is not None:
@@ -822,7 +828,9 @@ def _canonical(
     return Records(data, report)
 
 
-def _adopt_codes(concept_ids: pd.Series, keys: pd.Series, coded: pd.Series) -> pd.Series:
+def _adopt_codes(
+    concept_ids: pd.Series, keys: pd.Series, coded: pd.Series
+) -> tuple[pd.Series, pd.Series]:
     """Give uncoded rows the id of the one coded concept that has their label.
 
     A label coded in some rows (``Influenza, J11.1``) and written bare in
@@ -830,11 +838,12 @@ def _adopt_codes(concept_ids: pd.Series, keys: pd.Series, coded: pd.Series) -> p
     local: which code it means cannot be told.
     """
     if not coded.any() or coded.all():
-        return concept_ids
+        return concept_ids, pd.Series(False, index=concept_ids.index)
     pairs = pd.DataFrame({"key": keys[coded], "id": concept_ids[coded]}).drop_duplicates()
     unique = pairs.drop_duplicates("key", keep=False).set_index("key")["id"]
-    adopted = keys.map(unique)
-    return concept_ids.mask(~coded & adopted.notna(), adopted)
+    code_of = keys.map(unique)
+    adopted = ~coded & code_of.notna()
+    return concept_ids.mask(adopted, code_of), adopted
 
 
 def _parse_times(
