@@ -15,7 +15,7 @@ Examples
 from importlib.metadata import PackageNotFoundError, version
 
 from kgmed import datasets, query, schema
-from kgmed.build import build, graph_from_rules
+from kgmed.build import build, graph_from_rules, recorded_reasons
 from kgmed.errors import (
     ColumnNotFound,
     ConceptKindError,
@@ -63,6 +63,7 @@ __all__ = [
     "mine_rules",
     "query",
     "read_records",
+    "recorded_reasons",
     "schema",
     "transactions",
 ]

@@ -10,13 +10,13 @@ import pandas as pd
 
 from kgmed._validation import check_columns, check_positive_int
 from kgmed.errors import ParameterError, RecordsError
-from kgmed.graph import KnowledgeGraph
+from kgmed.graph import KnowledgeGraph, _curated_evidence, _ordered_provenance
 from kgmed.mining import mine_rules, transactions
 from kgmed.mining.rules import check_rule_params
 from kgmed.records import Records
 from kgmed.schema import relation_for
 
-__all__ = ["build", "graph_from_rules"]
+__all__ = ["build", "graph_from_rules", "recorded_reasons"]
 
 
 def build(
@@ -28,6 +28,7 @@ def build(
     algorithm: str = "auto",
     max_len: int = 2,
     rule_nodes: bool = False,
+    basket: str | None = None,
 ) -> KnowledgeGraph:
     """Build a knowledge graph from patient records.
 
@@ -59,6 +60,10 @@ def build(
         Also put each longer rule in the graph as a node of kind ``"rule"``,
         linked from its antecedents (``antecedent_of``) and to its
         consequents (``implies``), carrying the rule's statistics.
+    basket : {"patient", "encounter"}, optional
+        Count co-occurrence in a patient's whole record or within one
+        encounter; :attr:`Records.basket` by default. The privacy floor
+        counts distinct patients either way.
 
     Returns
     -------
@@ -89,7 +94,7 @@ def build(
         raise ParameterError(f"rule_nodes must be True or False, got {rule_nodes!r}")
     check_rule_params(min_support, min_confidence, min_patients, max_len, algorithm)
     records = _as_records(data)
-    matrix = transactions(records)
+    matrix = transactions(records, basket=basket)
     rules = mine_rules(
         matrix,
         min_support=min_support,
@@ -104,13 +109,17 @@ def build(
         "min_patients": int(min_patients),
         "max_len": int(max_len),
         "algorithm": algorithm,
+        "basket": matrix.unit,
+        "n_baskets": matrix.n_baskets,
     }
+    has_reasons = bool(records.data["reason_id"].notna().any())
     return graph_from_rules(
         rules,
         records.concepts(),
-        n_patients=matrix.n_baskets,
+        n_patients=records.n_patients,
         min_patients=min_patients,
         rule_nodes=rule_nodes,
+        recorded=recorded_reasons(records) if has_reasons else None,
         params=params,
     )
 
@@ -133,6 +142,7 @@ def graph_from_rules(
     n_patients: int,
     min_patients: int = 11,
     rule_nodes: bool = False,
+    recorded: pd.DataFrame | None = None,
     params: dict[str, Any] | None = None,
 ) -> KnowledgeGraph:
     """Make typed, evidence-carrying edges of pairwise rules.
@@ -158,6 +168,11 @@ def graph_from_rules(
         seen in fewer.
     rule_nodes : bool, default False
         Add longer rules as nodes, as :func:`build` says.
+    recorded : pandas.DataFrame, optional
+        Recorded reasons, as :func:`recorded_reasons` returns them: each
+        (``source``, ``target``) pair held by at least ``min_patients``
+        patients becomes an edge, or joins the mined one, with provenance
+        ``recorded`` and its count in ``n_recorded``.
     params : dict, optional
         Stored in :attr:`KnowledgeGraph.params`.
 
@@ -206,7 +221,9 @@ def graph_from_rules(
         dict.fromkeys(["concept_id", "label", "kind", "system", "code", "n_patients"]),
         where="concepts",
     )
-    rules = rules.loc[rules["n_both"].to_numpy() >= min_patients].reset_index(drop=True)
+    if "n_patients" not in rules.columns:
+        rules = rules.assign(n_patients=rules["n_both"])
+    rules = rules.loc[rules["n_patients"].to_numpy() >= min_patients].reset_index(drop=True)
     shown = concepts.loc[concepts["n_patients"].to_numpy() >= min_patients]
 
     graph: nx.MultiDiGraph[str] = nx.MultiDiGraph()
@@ -228,12 +245,17 @@ def graph_from_rules(
         graph.add_edge(source, target, key=relation, **evidence)
     if rule_nodes:
         _add_rule_nodes(graph, rules, concepts.set_index("concept_id")["label"])
+    n_unmatched = 0
+    if recorded is not None:
+        n_unmatched = _add_recorded(graph, recorded, min_patients)
     all_params = dict(params or {})
     all_params.update(
         n_patients=int(n_patients),
         min_patients=int(min_patients),
         n_concepts_suppressed=int(len(concepts) - len(shown)),
     )
+    if recorded is not None:
+        all_params["n_recorded_unmatched"] = n_unmatched
     return KnowledgeGraph(graph, rules, params=all_params)
 
 
@@ -289,12 +311,14 @@ def _pair_edges(
             "lift": pairs["lift"].to_numpy(),
             "leverage": pairs["leverage"].to_numpy(),
             "support": pairs["support"].to_numpy(),
-            "n_patients": n_both,
+            "n_patients": pairs["n_patients"].to_numpy(),
+            "n_both": n_both,
             "n_source": n_source,
             "n_target": n_target,
             "n_total": pairs["n_total"].to_numpy(),
             "p_value": pairs["p_value"].to_numpy(),
             "q_value": pairs["q_value"].to_numpy(),
+            "n_recorded": None,
             "provenance": "mined",
         }
     ).drop_duplicates(["source", "target", "relation"])
@@ -333,3 +357,72 @@ def _add_rule_nodes(graph: nx.MultiDiGraph[str], rules: pd.DataFrame, labels: pd
             graph.add_edge(concept, node, key="antecedent_of", provenance="mined")
         for concept in consequents:
             graph.add_edge(node, concept, key="implies", provenance="mined")
+
+
+def recorded_reasons(records: Records) -> pd.DataFrame:
+    """Recorded reasons: which condition each observation was recorded for.
+
+    Parameters
+    ----------
+    records : Records
+        Records whose ``reason_id`` column names, for some observations, the
+        condition they were recorded for (a drug and the diagnosis it was
+        prescribed for).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (``source``: the reason, ``target``: the observed
+        concept) pair, with ``n_recorded``, the distinct patients whose
+        records give that reason; most recorded first.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import kgmed
+    >>> df = pd.DataFrame({"patient_id": [1, 1, 2], "kind": "treatment",
+    ...                    "concept": ["amoxicillin", "amoxicillin", "amoxicillin"],
+    ...                    "why": ["SNOMEDCT:43878008", "SNOMEDCT:43878008", None]})
+    >>> kgmed.recorded_reasons(kgmed.Records.from_dataframe(df, reason="why"))
+                  source             target  n_recorded
+    0  SNOMEDCT:43878008  local:amoxicillin           1
+    """
+    data = records.data
+    given = data.loc[
+        data["reason_id"].notna().to_numpy(), ["reason_id", "concept_id", "patient_id"]
+    ]
+    counts = (
+        given.groupby(["reason_id", "concept_id"], sort=True)["patient_id"]
+        .nunique()
+        .rename("n_recorded")
+        .reset_index()
+        .rename(columns={"reason_id": "source", "concept_id": "target"})
+    )
+    counts["n_recorded"] = counts["n_recorded"].astype("int64")
+    return counts.sort_values("n_recorded", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _add_recorded(graph: nx.MultiDiGraph[str], recorded: pd.DataFrame, min_patients: int) -> int:
+    """Add recorded-reason edges; return how many pairs name a concept not in the graph."""
+    check_columns(recorded, dict.fromkeys(["source", "target", "n_recorded"]), where="recorded")
+    shown = recorded.loc[recorded["n_recorded"].to_numpy() >= min_patients]
+    unmatched = 0
+    for reason, concept, n in shown[["source", "target", "n_recorded"]].itertuples(index=False):
+        if reason not in graph or concept not in graph or reason == concept:
+            unmatched += 1
+            continue
+        relation, swap = relation_for(graph.nodes[reason]["kind"], graph.nodes[concept]["kind"])
+        u, v = (concept, reason) if swap else (reason, concept)
+        if relation.symmetric and v < u:
+            u, v = v, u
+        if graph.has_edge(u, v, key=relation.name):
+            attrs = graph.edges[u, v, relation.name]
+            attrs["n_recorded"] = int(n)
+            attrs["provenance"] = "; ".join(
+                _ordered_provenance([*attrs["provenance"].split("; "), "recorded"])
+            )
+        else:
+            evidence = _curated_evidence("recorded")
+            evidence["n_recorded"] = int(n)
+            graph.add_edge(u, v, key=relation.name, **evidence)
+    return unmatched

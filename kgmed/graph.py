@@ -46,15 +46,27 @@ EDGE_COLUMNS: tuple[str, ...] = (
     "leverage",
     "support",
     "n_patients",
+    "n_both",
     "n_source",
     "n_target",
     "n_total",
+    "n_recorded",
     "p_value",
     "q_value",
     "provenance",
 )
 
-_EVIDENCE: tuple[str, ...] = EDGE_COLUMNS[5:16]
+# Counts on an edge: whole numbers, or missing for an edge no count stands behind.
+_COUNTS: tuple[str, ...] = ("n_patients", "n_both", "n_source", "n_target", "n_total", "n_recorded")
+_STATISTICS: tuple[str, ...] = (
+    "p_target_given_source",
+    "p_source_given_target",
+    "lift",
+    "leverage",
+    "support",
+    "p_value",
+    "q_value",
+)
 _FORMAT = "kgmed-graph"
 _FORMAT_VERSION = 1
 
@@ -221,9 +233,12 @@ class KnowledgeGraph:
             Columns :data:`EDGE_COLUMNS`: the ends (``source``, ``target``,
             as networkx names them) and their labels, the ``relation``, both
             conditionals, ``lift``, ``leverage``, ``support``, the counts
-            (``n_patients`` with both ends, ``n_source``, ``n_target``,
-            ``n_total``), ``p_value``, ``q_value`` and ``provenance``
-            (``"mined"``, ``"curated:<source>"`` or both, joined by ``"; "``).
+            (``n_patients``: distinct patients with both ends; ``n_both``,
+            ``n_source``, ``n_target``, ``n_total`` in baskets, patients or
+            encounters; ``n_recorded``: patients whose records give the
+            source as the reason for the target), ``p_value``, ``q_value``
+            and ``provenance`` (``"mined"``, ``"recorded"``,
+            ``"curated:<source>"``, joined by ``"; "`` when several hold).
 
         Examples
         --------
@@ -249,17 +264,9 @@ class KnowledgeGraph:
             if relation is None or key == relation
         ]
         table = pd.DataFrame(rows, columns=list(EDGE_COLUMNS))
-        for column in ("n_patients", "n_source", "n_target", "n_total"):
+        for column in _COUNTS:
             table[column] = table[column].astype("Int64")
-        for column in (
-            "p_target_given_source",
-            "p_source_given_target",
-            "lift",
-            "leverage",
-            "support",
-            "p_value",
-            "q_value",
-        ):
+        for column in _STATISTICS:
             table[column] = table[column].astype("float64")
         for column in (
             "source",
@@ -853,14 +860,14 @@ def _curie(label: str) -> str:
 
 
 def _ordered_provenance(parts: Iterable[str]) -> list[str]:
-    unique = sorted(set(parts))
-    return (["mined"] if "mined" in unique else []) + [p for p in unique if p != "mined"]
+    """Patient evidence first (mined, then recorded), curated sources by name."""
+    first = {"mined": 0, "recorded": 1}
+    return sorted(set(parts), key=lambda part: (first.get(part, 2), part))
 
 
 def _curated_evidence(tag: str) -> dict[str, Any]:
-    attrs: dict[str, Any] = dict.fromkeys(_EVIDENCE, math.nan)
-    for column in ("n_patients", "n_source", "n_target", "n_total"):
-        attrs[column] = None
+    attrs: dict[str, Any] = dict.fromkeys(_STATISTICS, math.nan)
+    attrs.update(dict.fromkeys(_COUNTS))
     attrs["provenance"] = tag
     return attrs
 
@@ -926,7 +933,7 @@ def _rules_from_json(rules: Mapping[str, Any], default_columns: Iterable[str]) -
     for column in ("antecedents", "consequents"):
         if column in frame:
             frame[column] = pd.Series([frozenset(v) for v in frame[column]], dtype=object)
-    for column in ("n_antecedent", "n_consequent", "n_both", "n_total"):
+    for column in ("n_antecedent", "n_consequent", "n_both", "n_total", "n_patients"):
         if column in frame:
             frame[column] = frame[column].astype("int64")
     for column in frame.columns:
@@ -937,6 +944,7 @@ def _rules_from_json(rules: Mapping[str, Any], default_columns: Iterable[str]) -
             "n_consequent",
             "n_both",
             "n_total",
+            "n_patients",
         ):
             frame[column] = frame[column].astype("float64")
     return frame

@@ -222,6 +222,8 @@ def test_the_parameters_are_kept(every_kind_kg, every_kind_frame):
         "algorithm": "auto",
         "n_patients": every_kind_frame["patient_id"].nunique(),
         "n_concepts_suppressed": 0,
+        "basket": "patient",
+        "n_baskets": every_kind_frame["patient_id"].nunique(),
     }
 
 

@@ -23,6 +23,9 @@ class PairCounts:
         Column positions (in ``concepts``) of the pair, ``first < second``.
     n_first, n_second, n_both : numpy.ndarray of int
         Baskets holding the first concept, the second, and both.
+    n_patients : numpy.ndarray of int
+        Distinct patients with a basket holding both: ``n_both`` when baskets
+        are patients, fewer when a patient has several encounters.
     n_total : int
         Baskets in all.
     concepts : pandas.Index
@@ -55,6 +58,7 @@ class PairCounts:
         n_both: npt.NDArray[np.int64],
         n_total: int,
         concepts: pd.Index,
+        n_patients: npt.NDArray[np.int64] | None = None,
     ) -> None:
         self.first = first
         self.second = second
@@ -63,6 +67,7 @@ class PairCounts:
         self.n_both = n_both
         self.n_total = n_total
         self.concepts = concepts
+        self.n_patients = n_both if n_patients is None else n_patients
 
     def __len__(self) -> int:
         return len(self.n_both)
@@ -105,7 +110,8 @@ def pair_counts(
     min_support : float
         Keep pairs in at least this fraction of baskets.
     min_patients : int, default 1
-        Keep pairs in at least this many baskets.
+        Keep pairs held by at least this many distinct patients (and so at
+        least this many baskets).
 
     Returns
     -------
@@ -132,6 +138,12 @@ def pair_counts(
     n_both = co.data[keep].astype(np.int64)
     order = np.lexsort((second, first))
     first, second, n_both = first[order], second[order], n_both[order]
+    n_patients = n_both
+    if transactions.unit != "patient":
+        # The floor is on patients: twelve visits of one patient are one.
+        n_patients = transactions.count_patients(list(zip(first, second, strict=True)))
+        enough = n_patients >= min_patients
+        first, second, n_both, n_patients = (a[enough] for a in (first, second, n_both, n_patients))
     return PairCounts(
         first=first,
         second=second,
@@ -140,4 +152,5 @@ def pair_counts(
         n_both=n_both,
         n_total=n_total,
         concepts=transactions.concepts,
+        n_patients=n_patients,
     )

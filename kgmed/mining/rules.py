@@ -28,6 +28,7 @@ RULE_COLUMNS: tuple[str, ...] = (
     "n_consequent",
     "n_both",
     "n_total",
+    "n_patients",
     "p_value",
     "q_value",
 )
@@ -51,13 +52,15 @@ def mine_rules(
         :meth:`Records.from_dataframe` and its default column names.
     min_support : float, default 0.001
         Keep rules whose items occur together in at least this fraction of
-        patients; in (0, 1].
+        baskets (patients, or encounters for records counted per
+        encounter); in (0, 1].
     min_confidence : float, default 0.05
         Keep rules whose confidence, P(consequent | antecedent), is at least
         this; in [0, 1].
     min_patients : int, default 11
         The privacy floor: keep only rules whose items occur together in at
-        least this many patients. Lower it (to 1 at least) on purpose only.
+        least this many distinct patients. Lower it (to 1 at least) on
+        purpose only.
     max_len : int, default 2
         Largest number of items in a rule, antecedent and consequent
         together. Two gives the pairwise rules a graph is made of.
@@ -74,7 +77,9 @@ def mine_rules(
         (``antecedents`` and ``consequents`` as frozensets of concept ids,
         ``support``, ``confidence``, ``lift``, ``leverage``,
         ``conviction``...), the counts behind them (``n_antecedent``,
-        ``n_consequent``, ``n_both``, ``n_total``), a one-sided Fisher exact
+        ``n_consequent``, ``n_both``, ``n_total``, in baskets, and
+        ``n_patients``: distinct patients with both sides, which equals
+        ``n_both`` when baskets are patients), a one-sided Fisher exact
         ``p_value`` and its Benjamini–Hochberg ``q_value``. The q-values are
         taken over every rule that passed ``min_support`` and
         ``min_patients``, before ``min_confidence`` filtered them, so that the
@@ -169,6 +174,7 @@ def _rules_frame(
     n_total: int,
     p_value: np.ndarray,
     q_value: np.ndarray,
+    n_patients: np.ndarray | None = None,
 ) -> pd.DataFrame:
     frame = pd.DataFrame({"antecedents": antecedents, "consequents": consequents}, dtype=object)
     metrics = rule_metrics(n_antecedent, n_consequent, n_both, n_total)
@@ -178,6 +184,7 @@ def _rules_frame(
         n_consequent=np.asarray(n_consequent, dtype=np.int64),
         n_both=np.asarray(n_both, dtype=np.int64),
         n_total=np.full(len(frame), n_total, dtype=np.int64),
+        n_patients=np.asarray(n_both if n_patients is None else n_patients, dtype=np.int64),
         p_value=np.asarray(p_value, dtype=np.float64),
         q_value=np.asarray(q_value, dtype=np.float64),
     )
@@ -199,6 +206,7 @@ def _pair_rules(t: Transactions, *, min_support: float, min_patients: int) -> pd
         n_total=pairs.n_total,
         p_value=np.concatenate([p, p]),
         q_value=np.concatenate([q, q]),
+        n_patients=np.concatenate([pairs.n_patients, pairs.n_patients]),
     )
 
 
@@ -242,6 +250,27 @@ def _mlxtend_rules(
     n_consequent = np.rint(rules["consequent support"].to_numpy() * n_total).astype(np.int64)
     antecedents = [frozenset(map(str, a)) for a in rules["antecedents"]]
     consequents = [frozenset(map(str, c)) for c in rules["consequents"]]
+    n_patients = n_both
+    if t.unit != "patient":
+        # The floor is on distinct patients, counted once per itemset.
+        itemsets_of_rules = pd.Series(
+            [a | c for a, c in zip(antecedents, consequents, strict=True)], dtype=object
+        )
+        which, distinct = pd.factorize(itemsets_of_rules)
+        columns = [
+            [int(j) for j in t.concepts.get_indexer(pd.Index(sorted(items)))] for items in distinct
+        ]
+        n_patients = t.count_patients(columns)[which]
+        enough = n_patients >= min_patients
+        if not enough.all():
+            keep = np.nonzero(enough)[0]
+            antecedents = [antecedents[i] for i in keep]
+            consequents = [consequents[i] for i in keep]
+            n_both, n_antecedent, n_consequent, n_patients = (
+                a[keep] for a in (n_both, n_antecedent, n_consequent, n_patients)
+            )
+        if not antecedents:
+            return _empty_rules()
     # X → Y and Y → X share one 2 × 2 table (transposed), so they are one
     # test whatever their length, as the two directions of a pair are in the
     # pairs path: one p-value per table, and BH over the distinct tables.
@@ -269,6 +298,7 @@ def _mlxtend_rules(
         n_total=n_total,
         p_value=p[codes],
         q_value=q[codes],
+        n_patients=n_patients,
     )
 
 

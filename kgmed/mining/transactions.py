@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import sparse
 
-from kgmed.errors import ConceptNotFound
+from kgmed.errors import ConceptNotFound, MissingValueError, ParameterError
 from kgmed.records import Records
+from kgmed.records.core import BASKETS
 
 __all__ = ["Transactions", "transactions"]
 
@@ -26,8 +30,13 @@ class Transactions:
     concepts : pandas.Index
         Concept ids of the columns, sorted.
     baskets : pandas.Index
-        Ids of the rows (patient ids). They stay inside mining and are never
-        written to a graph or an export.
+        Ids of the rows (patient ids, or (patient, encounter) pairs). They
+        stay inside mining and are never written to a graph or an export.
+    unit : {"patient", "encounter"}
+        What a row is.
+    patient_of : numpy.ndarray of int, optional
+        For encounter rows, the patient (numbered from 0) each row belongs
+        to; None when rows are patients.
 
     See Also
     --------
@@ -52,11 +61,54 @@ class Transactions:
     matrix: sparse.csr_array
     concepts: pd.Index
     baskets: pd.Index
+    unit: str = "patient"
+    patient_of: npt.NDArray[np.int64] | None = None
 
     @property
     def n_baskets(self) -> int:
         """Number of baskets (rows)."""
         return int(self.matrix.shape[0])
+
+    def count_patients(self, itemsets: Sequence[Sequence[int]]) -> npt.NDArray[np.int64]:
+        """Distinct patients with a basket that holds every concept of each itemset.
+
+        Per patient, that is the number of baskets; per encounter, several
+        baskets of one patient count once. This is the count the privacy
+        floor (``min_patients``) applies to.
+
+        Parameters
+        ----------
+        itemsets : sequence of sequences of int
+            Column positions of the concepts of each itemset.
+
+        Returns
+        -------
+        numpy.ndarray of int
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from kgmed import Records
+        >>> from kgmed.mining import transactions
+        >>> df = pd.DataFrame({"patient_id": [1, 1, 1, 1, 2, 2], "kind": "finding",
+        ...                    "concept": ["flu", "fever", "flu", "fever", "flu", "fever"],
+        ...                    "visit": ["a", "a", "b", "b", "c", "c"]})
+        >>> t = transactions(Records.from_dataframe(df, encounter="visit", basket="encounter"))
+        >>> t.n_baskets, t.count_patients([[0, 1]]).tolist()
+        (3, [2])
+        """
+        csc = self.matrix.tocsc()
+        counts = np.zeros(len(itemsets), dtype=np.int64)
+        for k, items in enumerate(itemsets):
+            rows: npt.NDArray[np.integer[Any]] | None = None
+            for j in items:
+                column = csc.indices[csc.indptr[j] : csc.indptr[j + 1]]
+                rows = column if rows is None else np.intersect1d(rows, column, assume_unique=True)
+            if rows is None:
+                continue
+            owners = rows if self.patient_of is None else self.patient_of[rows]
+            counts[k] = len(np.unique(owners))
+        return counts
 
     def counts(self) -> pd.Series:
         """How many baskets hold each concept.
@@ -109,19 +161,29 @@ class Transactions:
         )
 
 
-def transactions(records: Records) -> Transactions:
-    """The patient × concept matrix of records.
+def transactions(records: Records, *, basket: str | None = None) -> Transactions:
+    """The patient × concept (or encounter × concept) matrix of records.
 
     Parameters
     ----------
     records : Records
         The observations.
+    basket : {"patient", "encounter"}, optional
+        What a row is; :attr:`Records.basket` by default. Per encounter,
+        two concepts co-occur only when recorded at the same encounter.
 
     Returns
     -------
     Transactions
-        One row per patient, one column per concept; built from integer
+        One row per basket, one column per concept; built from integer
         codes without a dense intermediate.
+
+    Raises
+    ------
+    ParameterError
+        If ``basket`` is not a basket.
+    MissingValueError
+        If ``basket="encounter"`` and an observation has no encounter id.
 
     Examples
     --------
@@ -131,8 +193,26 @@ def transactions(records: Records) -> Transactions:
     >>> t.matrix.shape[0]
     500
     """
+    unit = records.basket if basket is None else basket
+    if unit not in BASKETS:
+        raise ParameterError(f"basket must be one of {list(BASKETS)}, got {unit!r}")
     data = records.data
-    rows, baskets = pd.factorize(data["patient_id"])
+    patient_of: npt.NDArray[np.int64] | None = None
+    if unit == "encounter":
+        missing = data["encounter_id"].isna()
+        if missing.any():
+            raise MissingValueError(
+                f"basket='encounter' needs an encounter id on every observation; "
+                f"{int(missing.sum())} of {len(data)} have none"
+            )
+        patients, _ = pd.factorize(data["patient_id"])
+        # An encounter id is unique within its patient, not necessarily across.
+        keys = pd.MultiIndex.from_arrays([data["patient_id"], data["encounter_id"]])
+        rows, baskets = pd.factorize(keys)
+        patient_of = np.zeros(len(baskets), dtype=np.int64)
+        patient_of[rows] = patients
+    else:
+        rows, baskets = pd.factorize(data["patient_id"])
     cols, concepts = pd.factorize(data["concept_id"], sort=True)
     shape = (len(baskets), len(concepts))
     # Duplicates (one concept at several encounters) are summed, then clipped.
@@ -146,4 +226,10 @@ def transactions(records: Records) -> Transactions:
     matrix = coo.tocsr()
     matrix.sum_duplicates()
     matrix = sparse.csr_array((matrix.data > 0, matrix.indices, matrix.indptr), shape=shape)
-    return Transactions(matrix=matrix, concepts=pd.Index(concepts), baskets=pd.Index(baskets))
+    return Transactions(
+        matrix=matrix,
+        concepts=pd.Index(concepts),
+        baskets=pd.Index(baskets),
+        unit=unit,
+        patient_of=patient_of,
+    )

@@ -14,13 +14,14 @@ from kgmed._validation import check_columns
 from kgmed.errors import (
     EmptyRecordsError,
     MissingValueError,
+    ParameterError,
     RecordsError,
     UnknownKindError,
 )
 from kgmed.records._normalize import clean_codes, clean_text, label_key, per_distinct
 from kgmed.schema import KINDS, normalize_kind, normalize_system
 
-__all__ = ["COLUMNS", "Records", "RecordsReport"]
+__all__ = ["BASKETS", "COLUMNS", "Records", "RecordsReport"]
 
 #: The columns of :attr:`Records.data`, in order.
 COLUMNS: tuple[str, ...] = (
@@ -32,7 +33,12 @@ COLUMNS: tuple[str, ...] = (
     "code",
     "encounter_id",
     "time",
+    "reason_id",
 )
+
+#: Values of :attr:`Records.basket`: what one row of the mining matrix is.
+BASKETS: tuple[str, ...] = ("patient", "encounter")
+_CURIE = r"^[A-Za-z][A-Za-z0-9._-]*:[^\s]+$"
 
 #: Maps positions of rows in a table read from a file to the file's line
 #: numbers (the header is line 1), for messages.
@@ -168,9 +174,27 @@ class Records:
     3         p2  local:dry_cough  dry cough  symptom
     """
 
-    def __init__(self, data: pd.DataFrame, report: RecordsReport | None = None) -> None:
-        check_columns(data, dict.fromkeys(COLUMNS), where="Records")
-        self.data: pd.DataFrame = data.loc[:, list(COLUMNS)]
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        report: RecordsReport | None = None,
+        *,
+        basket: str = "patient",
+        extra: Sequence[str] = (),
+    ) -> None:
+        if "reason_id" not in data.columns:
+            data = data.assign(reason_id=pd.Series(pd.NA, index=data.index, dtype="string"))
+        check_columns(data, dict.fromkeys([*COLUMNS, *extra]), where="Records")
+        if basket not in BASKETS:
+            raise ParameterError(f"basket must be one of {list(BASKETS)}, got {basket!r}")
+        if basket == "encounter" and data["encounter_id"].isna().any():
+            n = int(data["encounter_id"].isna().sum())
+            raise MissingValueError(
+                f"Records: basket='encounter' needs an encounter id on every observation; "
+                f"{n} have none. Pass encounter=<column>, or count per patient."
+            )
+        self.data: pd.DataFrame = data.loc[:, [*COLUMNS, *extra]]
+        self.basket: str = basket
         self.report: RecordsReport = report or RecordsReport(
             source="DataFrame",
             n_read=len(data),
@@ -193,6 +217,9 @@ class Records:
         system: str | None = None,
         encounter: str | None = None,
         time: str | None = None,
+        reason: str | None = None,
+        keep: Sequence[str] = (),
+        basket: str = "patient",
         synonyms: Mapping[str, str] | None = None,
         source: str = "DataFrame",
     ) -> Records:
@@ -222,6 +249,17 @@ class Records:
             Column of encounter (visit) ids.
         time : str, optional
             Column of observation times, parsed as dates.
+        reason : str, optional
+            Column of recorded reasons: the concept id (``SNOMEDCT:59621000``)
+            of the condition an observation was recorded for, such as the
+            diagnosis a drug was prescribed for. :func:`kgmed.build` turns
+            them into ``treated_with`` edges with provenance ``recorded``.
+        keep : sequence of str, default ()
+            Other columns to keep, as they are, in :attr:`Records.data`
+            (a drug's product, a lab's value and unit).
+        basket : {"patient", "encounter"}, default "patient"
+            What mining counts co-occurrence in: a patient's whole record,
+            or one encounter (visit). ``"encounter"`` needs ``encounter``.
         synonyms : mapping of str to str, optional
             Label variants and the label each stands for
             (``{"pyrexia": "fever"}``), applied after normalization.
@@ -271,6 +309,9 @@ class Records:
             system=system,
             encounter=encounter,
             time=time,
+            reason=reason,
+            keep=keep,
+            basket=basket,
             synonyms=synonyms,
             source=source,
             row_word="row",
@@ -475,15 +516,38 @@ def _from_long(
     source: str,
     row_word: str,
     row_lines: _RowLines | None,
+    reason: str | None = None,
+    keep: Sequence[str] = (),
+    basket: str = "patient",
 ) -> Records:
     if not isinstance(df, pd.DataFrame):
         raise RecordsError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
     if len(df) == 0:
         raise EmptyRecordsError(f"{source}: the table has no rows")
+    if basket not in BASKETS:
+        raise ParameterError(f"basket must be one of {list(BASKETS)}, got {basket!r}")
+    if basket == "encounter" and encounter is None:
+        raise RecordsError(
+            f"{source}: basket='encounter' counts co-occurrence per encounter; "
+            f"pass encounter=<column of encounter ids>"
+        )
+    if isinstance(keep, str):
+        keep = [keep]
+    clash = sorted(set(keep).intersection(COLUMNS))
+    if clash:
+        raise RecordsError(
+            f"{source}: keep= names {clash}, which Records makes itself; rename those columns"
+        )
     required: dict[str, str | None] = {patient: "patient", concept: "concept"}
-    for column, argument in ((code, "code"), (encounter, "encounter"), (time, "time")):
+    for column, argument in (
+        (code, "code"),
+        (encounter, "encounter"),
+        (time, "time"),
+        (reason, "reason"),
+    ):
         if column is not None:
             required[column] = argument
+    required.update(dict.fromkeys(keep, "keep"))
     check_columns(df, required, where=source)
     kinds = _resolve_kind(df, kind, source, taken=(patient, concept))
     systems: pd.Series | str | None = None
@@ -528,6 +592,8 @@ def _from_long(
             "code": df[code] if code is not None else pd.NA,
             "encounter_id": df[encounter] if encounter is not None else pd.NA,
             "time": df[time] if time is not None else pd.NaT,
+            "reason_id": df[reason] if reason is not None else pd.NA,
+            **{f"keep:{name}": df[name] for name in keep},
         },
         index=df.index,
     )
@@ -537,6 +603,7 @@ def _from_long(
         "kind": kind,
         "system": system,
         "time": time,
+        "reason": reason,
     }
     return _canonical(
         long,
@@ -547,6 +614,8 @@ def _from_long(
         columns=columns,
         row_word=row_word,
         row_lines=row_lines,
+        keep=keep,
+        basket=basket,
     )
 
 
@@ -661,7 +730,7 @@ def _from_wide(
     long = pd.concat(pieces)
     # Row order: patient by patient, columns left to right, as a reader expects.
     long = long.sort_values("_position", kind="stable").drop(columns="_position")
-    long = long.assign(system=pd.NA, code=pd.NA, encounter_id=pd.NA, time=pd.NaT)
+    long = long.assign(system=pd.NA, code=pd.NA, encounter_id=pd.NA, time=pd.NaT, reason_id=pd.NA)
     empty = clean_text(long["label"]).isna().to_numpy()
     if empty.any():
         dropped["empty cell"] = dropped.get("empty cell", 0) + int(empty.sum())
@@ -717,6 +786,8 @@ def _canonical(
     columns: Mapping[str, str | None],
     row_word: str,
     row_lines: _RowLines | None,
+    keep: Sequence[str] = (),
+    basket: str = "patient",
 ) -> Records:
     """Normalize a long table of raw cells into canonical Records."""
     if len(long) == 0:
@@ -800,6 +871,8 @@ def _canonical(
             "code": codes.where(coded).fillna(adopted_code).astype("string"),
             "encounter_id": _optional(long["encounter_id"], clean_codes),
             "time": times,
+            "reason_id": _reasons(long, source, columns.get("reason"), rows),
+            **{name: long[f"keep:{name}"] for name in keep},
         }
     )
 
@@ -825,7 +898,24 @@ def _canonical(
         n_concepts=int(data["concept_id"].nunique()),
         n_label_variants=len(spellings) - len(display),
     )
-    return Records(data, report)
+    return Records(data, report, basket=basket, extra=keep)
+
+
+def _reasons(
+    long: pd.DataFrame, source: str, column: str | None, rows: Callable[[pd.Series], str]
+) -> pd.Series:
+    """Recorded reasons as concept ids, checked to look like ``PREFIX:code``."""
+    if "reason_id" not in long or long["reason_id"].isna().all():
+        return pd.Series(pd.NA, index=long.index, dtype="string")
+    reasons = clean_codes(long["reason_id"])
+    bad = reasons.notna() & ~reasons.str.match(_CURIE).fillna(False).astype(bool)
+    if bad.any():
+        example = str(reasons[bad.to_numpy()].iloc[0])
+        raise RecordsError(
+            f"{source}: column {column!r} holds {example!r} at {rows(bad)}; a reason is "
+            f"the concept id of a condition, such as 'SNOMEDCT:59621000'"
+        )
+    return reasons
 
 
 def _adopt_codes(

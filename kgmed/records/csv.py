@@ -27,6 +27,9 @@ def read_records(
     system: str | None = None,
     encounter: str | None = None,
     time: str | None = None,
+    reason: str | None = None,
+    keep: Sequence[str] = (),
+    basket: str = "patient",
     kinds: Mapping[str, str | Sequence[str]] | None = None,
     indicators: Mapping[str, str | Sequence[str]] | None = None,
     synonyms: Mapping[str, str] | None = None,
@@ -44,9 +47,11 @@ def read_records(
     ----------
     path : str or path-like
         The file.
-    patient, concept, kind, code, system, encounter, time : str, optional
+    patient, concept, kind, code, system, encounter, time, reason : str, optional
         Column names, as in :meth:`Records.from_dataframe`. For a wide file
         only ``patient`` is used, and may be None (each row is a patient).
+    keep, basket
+        As in :meth:`Records.from_dataframe`.
     kinds, indicators : mapping, optional
         Wide layout, as in :meth:`Records.from_wide`.
     synonyms : mapping of str to str, optional
@@ -184,6 +189,9 @@ def read_records(
         system=system,
         encounter=encounter,
         time=time,
+        reason=reason,
+        keep=keep,
+        basket=basket,
         synonyms=synonyms,
         source=name,
         row_word="line",

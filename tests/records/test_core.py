@@ -522,7 +522,7 @@ def canonical() -> pd.DataFrame:
     )
 
 
-@pytest.mark.parametrize("column", COLUMNS)
+@pytest.mark.parametrize("column", [c for c in COLUMNS if c != "reason_id"])
 def test_records_needs_canonical_columns(canonical: pd.DataFrame, column: str) -> None:
     with pytest.raises(ColumnNotFound, match=f"column {column!r} not found"):
         Records(canonical.drop(columns=column))
@@ -533,7 +533,13 @@ def test_records_refuses_a_reader_table(visits: pd.DataFrame) -> None:
         Records(visits)
 
 
+def test_records_without_reasons_get_an_empty_reason_column(canonical: pd.DataFrame) -> None:
+    records = Records(canonical.drop(columns="reason_id", errors="ignore"))
+    assert records.data["reason_id"].isna().all()
+
+
 def test_records_keeps_columns_in_order(canonical: pd.DataFrame) -> None:
+    canonical = canonical.assign(reason_id=pd.NA)
     records = Records(canonical[list(reversed(COLUMNS))].assign(extra=1))
     assert tuple(records.data.columns) == COLUMNS
     assert records.report.n_read == records.report.n_kept == 6
