@@ -92,6 +92,9 @@ class RecordsReport:
     n_patients: int = 0
     n_concepts: int = 0
     n_label_variants: int = 0
+    concepts_by_kind: dict[str, int] = field(default_factory=dict)
+    files: dict[str, dict[str, int]] = field(default_factory=dict)
+    unknown_systems: dict[str, int] = field(default_factory=dict)
 
     @property
     def n_dropped(self) -> int:
@@ -115,6 +118,7 @@ class RecordsReport:
         3               patients      2
         4               concepts      2
         5  label variants merged      1
+        6       concepts: symptom      2
         """
         rows: list[tuple[str, int]] = [("read", self.n_read), ("kept", self.n_kept)]
         rows += [(f"dropped: {reason}", n) for reason, n in self.dropped.items()]
@@ -123,13 +127,43 @@ class RecordsReport:
             ("concepts", self.n_concepts),
             ("label variants merged", self.n_label_variants),
         ]
+        rows += [(f"concepts: {kind}", n) for kind, n in self.concepts_by_kind.items()]
+        rows += [(f"unknown system: {name}", n) for name, n in self.unknown_systems.items()]
         return pd.DataFrame(rows, columns=["item", "count"])
+
+    def files_frame(self) -> pd.DataFrame:
+        """Rows read, kept and dropped per input file, for multi-file readers.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per file, one column per count (``read``, ``kept``, and
+            a column per reason a row was dropped); empty for a one-table
+            reader.
+
+        Examples
+        --------
+        >>> from kgmed import RecordsReport
+        >>> report = RecordsReport("export", n_read=5, n_kept=4, dropped={"social": 1},
+        ...     files={"conditions.csv": {"read": 3, "kept": 2, "social": 1},
+        ...            "medications.csv": {"read": 2, "kept": 2}})
+        >>> report.files_frame()
+                         read  kept  social
+        conditions.csv      3     2       1
+        medications.csv     2     2       0
+        """
+        table = pd.DataFrame.from_dict(self.files, orient="index")
+        return table.fillna(0).astype("int64")
 
     def __str__(self) -> str:
         lines = [f"Records from {self.source}"]
         lines += [
             f"  {item:<28}{count:>10,}" for item, count in self.to_frame().itertuples(index=False)
         ]
+        if self.files:
+            lines.append("  per file:")
+            table = self.files_frame().to_string()
+            lines += [f"    {line}" for line in table.splitlines()]
         return "\n".join(lines)
 
 
@@ -897,8 +931,14 @@ def _canonical(
         n_patients=int(data["patient_id"].nunique()),
         n_concepts=int(data["concept_id"].nunique()),
         n_label_variants=len(spellings) - len(display),
+        concepts_by_kind=_concepts_by_kind(data),
     )
     return Records(data, report, basket=basket, extra=keep)
+
+
+def _concepts_by_kind(data: pd.DataFrame) -> dict[str, int]:
+    counts = data.drop_duplicates("concept_id")["kind"].value_counts()
+    return {kind: int(counts[kind]) for kind in KINDS if kind in counts.index}
 
 
 def _reasons(

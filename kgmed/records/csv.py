@@ -111,6 +111,8 @@ def read_records(
       patients                             1
       concepts                             2
       label variants merged                1
+      concepts: disease                    1
+      concepts: symptom                    1
     """
     file = Path(path)
     name = file.name

@@ -1,0 +1,427 @@
+"""Clinical vocabulary rules the standard-format readers share.
+
+Synthea, FHIR and OMOP exports name concepts the same way: SNOMED CT
+conditions whose description ends in a semantic tag (``Viral sinusitis
+(disorder)``), RxNorm drug products (``lisinopril 10 MG Oral Tablet``) and
+LOINC observations with a value and a unit. This module holds, in one place,
+how kgmed reads them:
+
+- :func:`kind_of_snomed`: a node kind from the semantic tag;
+- :func:`is_social`: the social and administrative findings that are left
+  out of the clinical graph by default (employment, education, housing,
+  "Medication review due"...);
+- :func:`ingredients`: the active ingredients of a drug product;
+- :data:`REFERENCE_RANGES` and :func:`flag_observations`: numeric
+  observations made findings ("HbA1c high") through reference ranges keyed
+  by LOINC code, with their units checked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from kgmed.errors import ParameterError
+
+__all__ = [
+    "REFERENCE_RANGES",
+    "SOCIAL_PATTERNS",
+    "ReferenceRange",
+    "flag_observations",
+    "ingredients",
+    "is_social",
+    "kind_of_snomed",
+    "semantic_tag",
+]
+
+# -- SNOMED CT semantic tags --------------------------------------------------------
+
+_TAG = re.compile(r"\(([a-z][a-z /-]*)\)\s*$")
+
+# The kind each semantic tag gives. A clinical finding is a symptom unless it
+# is a measurement or a status (see _FINDING_NOT_SYMPTOM).
+_KIND_OF_TAG: dict[str, str] = {
+    "disorder": "disease",
+    "finding": "symptom",
+    "situation": "finding",
+    "event": "finding",
+    "person": "finding",
+    "morphologic abnormality": "disease",
+    "procedure": "procedure",
+    "regime/therapy": "procedure",
+    "observable entity": "lab",
+}
+
+_FINDING_NOT_SYMPTOM = re.compile(
+    r"body mass index|abnormal findings|\bdied\b|allergy to|\bbmi\b|finding of|"
+    r"history of|pregnan|normal pregnancy",
+    re.IGNORECASE,
+)
+
+
+def semantic_tag(description: str) -> str | None:
+    """The SNOMED CT semantic tag at the end of a description, or None.
+
+    Examples
+    --------
+    >>> from kgmed.records.vocab import semantic_tag
+    >>> semantic_tag("Viral sinusitis (disorder)")
+    'disorder'
+    >>> semantic_tag("Severe anxiety (panic) (finding)")
+    'finding'
+    >>> semantic_tag("Hypertension") is None
+    True
+    """
+    match = _TAG.search(str(description))
+    return match.group(1) if match else None
+
+
+def kind_of_snomed(description: str, *, default: str = "disease") -> str:
+    """The node kind of a SNOMED CT concept, from its description's semantic tag.
+
+    ``(disorder)`` gives ``disease``; ``(finding)`` gives ``symptom``, except
+    measurements and statuses (``Body mass index 30+ - obesity (finding)``),
+    which give ``finding``; ``(situation)``, ``(event)`` and ``(person)``
+    give ``finding``; ``(procedure)`` gives ``procedure``. A description
+    without a tag gets ``default``.
+
+    Parameters
+    ----------
+    description : str
+        The concept's description (``"Fever (finding)"``).
+    default : str, default "disease"
+        The kind of an untagged description.
+
+    Returns
+    -------
+    str
+        One of :data:`kgmed.schema.KINDS`.
+
+    Examples
+    --------
+    >>> from kgmed.records.vocab import kind_of_snomed
+    >>> [kind_of_snomed(d) for d in ["Acute bronchitis (disorder)", "Cough (finding)",
+    ...  "Body mass index 30+ - obesity (finding)", "Medication review due (situation)"]]
+    ['disease', 'symptom', 'finding', 'finding']
+    """
+    tag = semantic_tag(description)
+    if tag is None:
+        return default
+    kind = _KIND_OF_TAG.get(tag, "finding")
+    if kind == "symptom" and _FINDING_NOT_SYMPTOM.search(str(description)):
+        return "finding"
+    return kind
+
+
+#: Patterns (case-insensitive regular expressions) of social and
+#: administrative concepts, matched against descriptions. Readers leave these
+#: out of the clinical graph unless asked to keep them (``social=True``).
+SOCIAL_PATTERNS: tuple[str, ...] = (
+    r"employment",
+    r"\bemployed\b",
+    r"unemploy",
+    r"labor force",
+    r"education",
+    r"school",
+    r"\bhousing\b",
+    r"homeless",
+    r"transport",
+    r"social (?:isolation|contact)",
+    r"limited social",
+    r"criminal record",
+    r"\bincarcerat",
+    r"intimate partner",
+    r"violence",
+    r"refugee",
+    r"armed forces",
+    r"military service",
+    r"risk activity",
+    r"medication review due",
+    r"\breview due\b",
+    r"\bdied in\b",
+    r"\binsurance\b",
+    r"\bstress\b",
+    r"dependent drug",
+    r"misuses drugs",
+    r"alcohol drinking behavior",
+)
+
+_SOCIAL = re.compile("|".join(SOCIAL_PATTERNS), re.IGNORECASE)
+
+
+def is_social(descriptions: pd.Series) -> pd.Series:
+    """Whether each description names a social or administrative concept.
+
+    Social determinants matter for a patient's health, but as co-occurring
+    "conditions" (half of a Synthea population has ``Full-time employment
+    (finding)``) they would swamp the disease–symptom graph. The patterns are
+    :data:`SOCIAL_PATTERNS`; readers drop what matches and count it in their
+    report, unless asked to keep it.
+
+    Parameters
+    ----------
+    descriptions : pandas.Series of str
+
+    Returns
+    -------
+    pandas.Series of bool
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from kgmed.records.vocab import is_social
+    >>> is_social(pd.Series(["Full-time employment (finding)", "Fever (finding)",
+    ...                      "Medication review due (situation)"])).tolist()
+    [True, False, True]
+    """
+    text = descriptions.astype("string").fillna("")
+    return text.str.contains(_SOCIAL, regex=True).astype(bool)
+
+
+# -- drug products to ingredients ----------------------------------------------------
+
+_BRAND = re.compile(r"\[[^\]]*\]")
+_PACKAGE = re.compile(
+    r"^(?:(?:NDA\d+|Abuse-Deterrent|\d+(?:\.\d+)?\s*(?:ML|HR|ACTUAT|DAY|MG))\s+)+",
+    re.IGNORECASE,
+)
+# Words from the first strength or dose form on are not the ingredient.
+_STRENGTH = re.compile(
+    r"\s+(?:\d|per\b|oral\b|injectable\b|injection\b|infusion\b|topical\b|inhal|"
+    r"sublingual\b|chewable\b|extended\b|delayed\b|prefilled\b|transdermal\b|"
+    r"metered\b|dry\b|auto-inj|intrauterine\b|vaginal\b|mucosal\b|drug\b|pen\b|iv\b)",
+    re.IGNORECASE,
+)
+# Salts and forms that RxNorm's precise ingredient adds to the ingredient.
+_SALTS = frozenset(
+    {
+        "hydrochloride",
+        "hydrocholoride",
+        "hydrobromide",
+        "hcl",
+        "bitartrate",
+        "phosphate",
+        "propionate",
+        "acetate",
+        "succinate",
+        "tartrate",
+        "maleate",
+        "monohydrate",
+        "hyclate",
+        "bromide",
+        "besylate",
+        "mesylate",
+        "citrate",
+        "potassium",
+        "sodium",
+        "sulfate",
+        "macrocrystals",
+        "(usp)",
+        "porcine",
+    }
+)
+# Names that would be left empty or wrong without their salt word.
+_KEEP_WHOLE = frozenset({"ferrous sulfate", "sodium chloride", "potassium chloride"})
+
+
+def ingredients(product: str) -> list[str]:
+    """The active ingredients of a drug product, lower case.
+
+    Package sizes (``24 HR``, ``1 ML``, ``NDA020503 200 ACTUAT``), brand
+    names in brackets, strengths, dose forms and salts are removed;
+    combination products (``Acetaminophen 325 MG / Oxycodone Hydrochloride
+    5 MG Oral Tablet``) give each ingredient. A product with nothing to
+    remove (a brand pack such as ``Camila 28 Day Pack``) gives its first
+    words.
+
+    Parameters
+    ----------
+    product : str
+        The product's description (an RxNorm clinical or branded drug name).
+
+    Returns
+    -------
+    list of str
+        The ingredients, in the order written.
+
+    Examples
+    --------
+    >>> from kgmed.records.vocab import ingredients
+    >>> ingredients("lisinopril 10 MG Oral Tablet")
+    ['lisinopril']
+    >>> ingredients("24 HR Metformin hydrochloride 500 MG Extended Release Oral Tablet")
+    ['metformin']
+    >>> ingredients("Acetaminophen 325 MG / oxyCODONE Hydrochloride 5 MG Oral Tablet")
+    ['acetaminophen', 'oxycodone']
+    >>> ingredients("NDA020503 200 ACTUAT Albuterol 0.09 MG/ACTUAT Metered Dose Inhaler")
+    ['albuterol']
+    >>> ingredients("ferrous sulfate 325 MG Oral Tablet")
+    ['ferrous sulfate']
+    """
+    text = _BRAND.sub(" ", str(product))
+    text = re.sub(r"\bvitamin b (\d+)", r"vitamin B\1", " ".join(text.split()), flags=re.IGNORECASE)
+    found: list[str] = []
+    for part in text.split(" / "):
+        part = _PACKAGE.sub("", part.strip())
+        cut = _STRENGTH.search(part)
+        name = (part[: cut.start()] if cut else part).strip().lower()
+        name = " ".join(name.split())
+        if name not in _KEEP_WHOLE:
+            words = [w for w in name.split() if w not in _SALTS]
+            name = " ".join(words) if words else name
+        name = re.sub(r"\d+\s*mg$", "", name).strip()
+        if "insulin" in name.split():
+            # RxNorm's insulins (regular, isophane, human...) are one
+            # ingredient for a graph of what treats what.
+            name = "insulin"
+        if name and name not in found:
+            found.append(name)
+    return found
+
+
+# -- numeric observations to findings ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReferenceRange:
+    """Where a numeric observation stops being normal.
+
+    Attributes
+    ----------
+    label : str
+        What is measured, as findings will name it (``"HbA1c"``).
+    unit : str
+        The UCUM unit values must be in (``"%"``, ``"mg/dL"``); a value in
+        another unit is not flagged, and is counted.
+    low, high : float or None
+        A value below ``low`` is "<label> low"; at or above ``high``,
+        "<label> high". None: no bound on that side.
+    """
+
+    label: str
+    unit: str
+    low: float | None = None
+    high: float | None = None
+
+
+#: Adult reference ranges keyed by LOINC code. Bounds are common clinical
+#: thresholds (diagnostic cut-offs where one exists: HbA1c 6.5 % for
+#: diabetes, blood pressure 140/90 mm[Hg], BMI 30 kg/m2), not a laboratory's
+#: own ranges; pass your own to the readers to change them.
+REFERENCE_RANGES: dict[str, ReferenceRange] = {
+    "4548-4": ReferenceRange("HbA1c", "%", high=6.5),
+    "2339-0": ReferenceRange("glucose", "mg/dL", low=70, high=126),
+    "2345-7": ReferenceRange("glucose", "mg/dL", low=70, high=126),
+    "18262-6": ReferenceRange("LDL cholesterol", "mg/dL", high=160),
+    "2093-3": ReferenceRange("total cholesterol", "mg/dL", high=240),
+    "2085-9": ReferenceRange("HDL cholesterol", "mg/dL", low=40),
+    "2571-8": ReferenceRange("triglycerides", "mg/dL", high=200),
+    "8480-6": ReferenceRange("systolic blood pressure", "mm[Hg]", low=90, high=140),
+    "8462-4": ReferenceRange("diastolic blood pressure", "mm[Hg]", low=60, high=90),
+    "39156-5": ReferenceRange("BMI", "kg/m2", low=18.5, high=30),
+    "8867-4": ReferenceRange("heart rate", "/min", low=50, high=100),
+    "9279-1": ReferenceRange("respiratory rate", "/min", low=12, high=20),
+    "8310-5": ReferenceRange("body temperature", "Cel", low=35, high=38),
+    "2708-6": ReferenceRange("oxygen saturation", "%", low=92),
+    "59408-5": ReferenceRange("oxygen saturation", "%", low=92),
+    "718-7": ReferenceRange("hemoglobin", "g/dL", low=12, high=17.5),
+    "6690-2": ReferenceRange("leukocytes", "10*3/uL", low=4, high=11),
+    "777-3": ReferenceRange("platelets", "10*3/uL", low=150, high=450),
+    "33914-3": ReferenceRange("eGFR", "mL/min", low=60),
+    "38483-4": ReferenceRange("creatinine", "mg/dL", high=1.3),
+    "2160-0": ReferenceRange("creatinine", "mg/dL", high=1.3),
+    "2947-0": ReferenceRange("sodium", "mmol/L", low=135, high=146),
+    "2951-2": ReferenceRange("sodium", "mmol/L", low=135, high=146),
+    "6298-4": ReferenceRange("potassium", "mmol/L", low=3.5, high=5.1),
+    "2823-3": ReferenceRange("potassium", "mmol/L", low=3.5, high=5.1),
+    "1742-6": ReferenceRange("ALT", "U/L", high=56),
+    "1920-8": ReferenceRange("AST", "U/L", high=40),
+}
+
+
+def flag_observations(
+    observations: pd.DataFrame,
+    *,
+    ranges: Mapping[str, ReferenceRange] | None = None,
+) -> pd.DataFrame:
+    """Numeric observations as findings outside their reference range.
+
+    Parameters
+    ----------
+    observations : pandas.DataFrame
+        Columns ``code`` (LOINC), ``value`` and ``unit``; other columns are
+        carried along.
+    ranges : mapping of str to ReferenceRange, optional
+        Reference ranges by LOINC code; :data:`REFERENCE_RANGES` by default.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The input with three more columns: ``finding`` (``"HbA1c high"``, or
+        ``<NA>`` when the value is in range, has no range, or cannot be
+        judged), ``finding_code`` (``"4548-4-high"``) and ``status``: one of
+        ``"flagged"``, ``"in range"``, ``"no range"``, ``"not a number"``,
+        ``"unit mismatch"``. Readers count the statuses in their report.
+
+    Raises
+    ------
+    ParameterError
+        If ``observations`` lacks a column or a range has neither bound.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from kgmed.records.vocab import flag_observations
+    >>> obs = pd.DataFrame({"code": ["4548-4", "4548-4", "4548-4", "8480-6"],
+    ...                     "value": ["7.1", "5.2", "7.0", "150"],
+    ...                     "unit": ["%", "%", "mmol/mol", "mm[Hg]"]})
+    >>> flag_observations(obs)[["finding", "status"]]
+                       finding         status
+    0               HbA1c high        flagged
+    1                     <NA>       in range
+    2                     <NA>  unit mismatch
+    3  systolic blood pressure high        flagged
+    """
+    table = dict(REFERENCE_RANGES if ranges is None else ranges)
+    for code, rng in table.items():
+        if rng.low is None and rng.high is None:
+            raise ParameterError(f"reference range for LOINC {code} has neither low nor high")
+    missing = [c for c in ("code", "value", "unit") if c not in observations.columns]
+    if missing:
+        raise ParameterError(f"observations need columns {missing}")
+    codes = observations["code"].astype("string").str.strip()
+    values = pd.to_numeric(observations["value"], errors="coerce").to_numpy(dtype=float)
+    units = observations["unit"].astype("string").str.strip()
+    n = len(observations)
+    finding = np.full(n, None, dtype=object)
+    finding_code = np.full(n, None, dtype=object)
+    status = np.full(n, "no range", dtype=object)
+    for code, rng in table.items():
+        rows = (codes == code).fillna(False).to_numpy(dtype=bool)
+        if not rows.any():
+            continue
+        number = rows & ~np.isnan(values)
+        status[rows & np.isnan(values)] = "not a number"
+        unit_ok = (units == rng.unit).fillna(False).to_numpy(dtype=bool)
+        status[number & ~unit_ok] = "unit mismatch"
+        judged = number & unit_ok
+        status[judged] = "in range"
+        for side, bound, outside in (
+            ("low", rng.low, values < (rng.low if rng.low is not None else -np.inf)),
+            ("high", rng.high, values >= (rng.high if rng.high is not None else np.inf)),
+        ):
+            if bound is None:
+                continue
+            hit = judged & outside
+            finding[hit] = f"{rng.label} {side}"
+            finding_code[hit] = f"{code}-{side}"
+            status[hit] = "flagged"
+    return observations.assign(
+        finding=pd.array(finding, dtype="string"),
+        finding_code=pd.array(finding_code, dtype="string"),
+        status=pd.array(status, dtype="string"),
+    )
