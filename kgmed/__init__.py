@@ -14,7 +14,7 @@ Examples
 
 from importlib.metadata import PackageNotFoundError, version
 
-from kgmed import datasets, query, schema
+from kgmed import datasets, knowledge, query, schema
 from kgmed.build import build, graph_from_rules, recorded_reasons
 from kgmed.errors import (
     ColumnNotFound,
@@ -31,6 +31,7 @@ from kgmed.errors import (
     UnknownKindError,
 )
 from kgmed.graph import KnowledgeGraph, load
+from kgmed.knowledge import read_columbia_kb, read_hetionet
 from kgmed.mining import mine_rules, transactions
 from kgmed.records import Records, RecordsReport, read_records
 
@@ -59,9 +60,12 @@ __all__ = [
     "build",
     "datasets",
     "graph_from_rules",
+    "knowledge",
     "load",
     "mine_rules",
     "query",
+    "read_columbia_kb",
+    "read_hetionet",
     "read_records",
     "recorded_reasons",
     "schema",

@@ -8,6 +8,7 @@ import gzip
 import json
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -350,6 +351,9 @@ class KnowledgeGraph:
         subject: str = "subject",
         relation: str = "relation",
         object: str = "object",
+        subject_label: str = "subject_label",
+        object_label: str = "object_label",
+        align: bool = True,
         on_missing: str = "add",
     ) -> pd.Series:
         """Merge curated (subject, relation, object) statements into the graph.
@@ -373,7 +377,22 @@ class KnowledgeGraph:
             Name of the source (``"hetionet"``); without it, the table needs a
             ``source`` column.
         subject, relation, object : str
-            Column names.
+            Column names. A subject or object is a term as
+            :meth:`resolve` reads it, or the source's own id
+            (``"DOID:10763"``, ``"UMLS:C0020538"``), which is kept as the id
+            of a concept the statement adds.
+        subject_label, object_label : str, default "subject_label", "object_label"
+            Columns of the source's names for the subject and object, used
+            when the table has them: as the label of an added concept, and
+            to align the source's ids with the graph's concepts.
+        align : bool, default True
+            Align by label: a subject or object whose id is not in the graph,
+            but whose label (given in ``subject_label``/``object_label``, or
+            the term itself) names exactly one concept of the right kind,
+            is that concept. Its id is recorded in the concept's ``xrefs``
+            attribute, so that later statements with the same id find it.
+            With ``align=False``, only ids, codes and labels the graph
+            already has are matched.
         on_missing : {"add", "error", "skip"}, default "add"
             What to do with a subject or object not in the graph: add it as a
             concept with no patient count (its kind from the relation; not
@@ -432,6 +451,9 @@ class KnowledgeGraph:
         if source is None:
             required["source"] = None
         check_columns(knowledge, required, where="knowledge")
+        label_columns = [
+            c if c in knowledge.columns else None for c in (subject_label, object_label)
+        ]
         counts = dict.fromkeys(
             (
                 "statements",
@@ -447,11 +469,20 @@ class KnowledgeGraph:
             pd.Series(source, index=knowledge.index) if source is not None else knowledge["source"]
         )
         statements = knowledge[[subject, relation, object]].itertuples(index=False, name=None)
+        names = zip(
+            *(
+                knowledge[c] if c is not None else pd.Series(None, index=knowledge.index)
+                for c in label_columns
+            ),
+            strict=True,
+        )
         undo = _Undo()
         try:
-            for row, terms, name in zip(knowledge.index, statements, sources, strict=True):
+            for row, terms, labels, name in zip(
+                knowledge.index, statements, names, sources, strict=True
+            ):
                 try:
-                    self._merge_statement(terms, name, on_missing, counts, undo)
+                    self._merge_statement(terms, labels, name, on_missing, align, counts, undo)
                 except (
                     ConceptNotFound,
                     ConceptKindError,
@@ -469,8 +500,10 @@ class KnowledgeGraph:
     def _merge_statement(
         self,
         terms: tuple[Any, Any, Any],
+        labels: tuple[Any, Any],
         name: Any,
         on_missing: str,
+        align: bool,
         counts: dict[str, int],
         undo: _Undo,
     ) -> None:
@@ -478,14 +511,19 @@ class KnowledgeGraph:
         s_term, r_term, o_term = (
             _present(term, part) for term, part in zip(terms, _PARTS, strict=True)
         )
+        s_label, o_label = (None if _is_missing(x) else str(x) for x in labels)
         name = _present(name, "source")
         rel_name, swap = _relation_of(r_term)
         rel = RELATIONS[rel_name]
         if swap:
             s_term, o_term = o_term, s_term
+            s_label, o_label = o_label, s_label
         ends = [
-            self._node_for(term, kind, rel_name, on_missing, counts, undo)
-            for term, kind in ((s_term, rel.source_kind), (o_term, rel.target_kind))
+            self._node_for(term, label, kind, rel_name, on_missing, align, counts, undo)
+            for term, label, kind in (
+                (s_term, s_label, rel.source_kind),
+                (o_term, o_label, rel.target_kind),
+            )
         ]
         if ends[0] is None or ends[1] is None:
             counts["skipped"] += 1
@@ -511,9 +549,11 @@ class KnowledgeGraph:
     def _node_for(
         self,
         term: str,
+        label: str | None,
         kind: str,
         relation: str,
         on_missing: str,
+        align: bool,
         counts: dict[str, int],
         undo: _Undo,
     ) -> str | None:
@@ -521,7 +561,16 @@ class KnowledgeGraph:
         wanted = None if kind == "*" else kind
         if self._index is None or self._index.stale(self.graph):
             self._index = _TermIndex(self.graph)
-        if on_missing == "error" or self._index.find(term, kind=wanted, graph=self.graph):
+        if self._index.find(term, kind=wanted, graph=self.graph):
+            return self.resolve(term, kind=wanted)
+        if align and label is not None:
+            same = self._index.find(label, kind=wanted, graph=self.graph)
+            if wanted is not None:
+                same = [c for c in same if self.graph.nodes[c].get("kind") == wanted]
+            if len(same) == 1:
+                self._add_xref(same[0], term, undo)
+                return same[0]
+        if on_missing == "error":
             return self.resolve(term, kind=wanted)
         if on_missing == "skip":
             return None
@@ -536,13 +585,12 @@ class KnowledgeGraph:
                     term=err.term,
                     suggestions=err.suggestions,
                 ) from err
-        label = _clean(term)
-        node = _curie(label)
+        node = _curie(_clean(term))
         if node not in self.graph:
             self.graph.add_node(
                 node,
                 kind=wanted,
-                label=label,
+                label=_clean(label) if label is not None else _clean(term),
                 system=None,
                 code=None,
                 n_patients=None,
@@ -552,6 +600,20 @@ class KnowledgeGraph:
             if self._index is not None:
                 self._index.add(self.graph, node)
         return _check_kind(term, node, wanted, self.graph)
+
+    def _add_xref(self, node: str, term: str, undo: _Undo) -> None:
+        """Record a curated source's id for a concept the source named by label."""
+        xref = _clean(term)
+        if xref == node or not _looks_like_id(xref):
+            return
+        attrs = self.graph.nodes[node]
+        xrefs = list(attrs.get("xrefs") or [])
+        if xref in xrefs:
+            return
+        undo.xrefs.append((node, attrs.get("xrefs")))
+        attrs["xrefs"] = sorted([*xrefs, xref])
+        if self._index is not None:
+            self._index.by_id[xref.casefold()] = node
 
     # -- persistence ---------------------------------------------------------
 
@@ -687,9 +749,15 @@ class _TermIndex:
         for node, key, label in zip(ids, keys, labels, strict=True):
             self.by_key.setdefault(key, []).append(node)
             self.labels.setdefault(key, str(label))
+            untagged = _SEMANTIC_TAG.sub("", key)
+            if untagged != key:
+                # "Hypertension (disorder)" is also found as "hypertension".
+                self.by_key.setdefault(untagged, []).append(node)
             code = graph.nodes[node].get("code")
             if code:
                 self.by_code.setdefault(str(code).casefold(), []).append(node)
+            for xref in graph.nodes[node].get("xrefs") or ():
+                self.by_id.setdefault(str(xref).casefold(), node)
 
     def add(self, graph: nx.MultiDiGraph[str], node: str) -> None:
         """Index one node just added to ``graph``."""
@@ -814,13 +882,27 @@ class _Undo:
         self.nodes: list[str] = []
         self.edges: list[tuple[str, str, str]] = []
         self.changed: list[tuple[str, str, str, Any]] = []
+        self.xrefs: list[tuple[str, Any]] = []
 
     def rollback(self, graph: nx.MultiDiGraph[str]) -> None:
+        for node, xrefs in reversed(self.xrefs):
+            if xrefs is None:
+                graph.nodes[node].pop("xrefs", None)
+            else:
+                graph.nodes[node]["xrefs"] = xrefs
         for u, v, key, provenance in reversed(self.changed):
             graph.edges[u, v, key]["provenance"] = provenance
         for u, v, key in reversed(self.edges):
             graph.remove_edge(u, v, key=key)
         graph.remove_nodes_from(self.nodes)
+
+
+_SEMANTIC_TAG = re.compile(r"\s*\([a-z][a-z /-]*\)$")
+
+
+def _looks_like_id(text: str) -> bool:
+    head, sep, tail = text.partition(":")
+    return bool(sep) and head[:1].isalpha() and head.replace("_", "").isalnum() and bool(tail)
 
 
 def _present(value: Any, part: str) -> str:

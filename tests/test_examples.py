@@ -43,3 +43,17 @@ def test_sample_records_are_what_the_generator_writes(tmp_path: Path) -> None:
     frame.to_csv(path, index=False)
     bundled = (ROOT / "examples" / "data" / "records.csv").read_bytes()
     assert path.read_bytes() == bundled
+
+
+@pytest.mark.shared_data
+def test_curated_knowledge_example(tmp_path: Path, shared_data: Path) -> None:
+    out = _run(
+        ROOT / "examples" / "curated_knowledge.py",
+        shared_data / "hetionet_v1.0_subset",
+        shared_data / "columbia_disease_symptom_kb" / "disease_symptom_long.csv",
+        "--patients",
+        "3000",
+        cwd=tmp_path,
+    )
+    assert "hypertension is ICD10CM:I10, also known as ['DOID:10763']" in out
+    assert "lisinopril" in out
