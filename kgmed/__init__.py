@@ -14,7 +14,7 @@ Examples
 
 from importlib.metadata import PackageNotFoundError, version
 
-from kgmed import datasets, knowledge, query, schema
+from kgmed import datasets, knowledge, query, reasoning, schema
 from kgmed.build import build, graph_from_rules, recorded_reasons
 from kgmed.errors import (
     ColumnNotFound,
@@ -67,6 +67,7 @@ __all__ = [
     "read_columbia_kb",
     "read_hetionet",
     "read_records",
+    "reasoning",
     "recorded_reasons",
     "schema",
     "transactions",

@@ -16,7 +16,7 @@ from typing import Any
 import networkx as nx
 import pandas as pd
 
-from kgmed import query
+from kgmed import query, reasoning
 from kgmed._validation import check_columns
 from kgmed.errors import (
     ConceptKindError,
@@ -123,6 +123,7 @@ class KnowledgeGraph:
         )
         self.params: dict[str, Any] = dict(params or {})
         self._index: _TermIndex | None = None
+        self._cache: dict[Any, tuple[tuple[int, int, int], Any]] = {}
 
     # -- size and summary ---------------------------------------------------
 
@@ -323,6 +324,21 @@ class KnowledgeGraph:
             self._index = _TermIndex(self.graph)
         return self._index.resolve(term, kind=kind, graph=self.graph)
 
+    # -- derived views, cached while the graph is unchanged -----------------
+
+    def _version(self) -> tuple[int, int, int]:
+        return (id(self.graph), self.graph.number_of_nodes(), self.graph.number_of_edges())
+
+    def _cached(self, key: Any) -> Any:
+        """A view computed from the graph, or None if the graph changed since."""
+        entry = self._cache.get(key)
+        if entry is None or entry[0] != self._version():
+            return None
+        return entry[1]
+
+    def _cache_put(self, key: Any, value: Any) -> None:
+        self._cache[key] = (self._version(), value)
+
     # -- questions (delegated) ---------------------------------------------
 
     def symptoms_of(self, disease: str, **options: Any) -> pd.DataFrame:
@@ -336,6 +352,14 @@ class KnowledgeGraph:
     def diseases_with(self, symptom: str, **options: Any) -> pd.DataFrame:
         """Diseases that present a symptom; see :func:`kgmed.query.diseases_with`."""
         return query.diseases_with(self, symptom, **options)
+
+    def paths(self, source: str, target: str, **options: Any) -> list[reasoning.Path]:
+        """The k best paths between two concepts; see :func:`kgmed.reasoning.paths`."""
+        return reasoning.paths(self, source, target, **options)
+
+    def similar(self, concept: str, k: int = 10, **options: Any) -> pd.DataFrame:
+        """Concepts with the most similar neighbours; see :func:`kgmed.reasoning.similar`."""
+        return reasoning.similar(self, concept, k, **options)
 
     def neighbors(self, concept: str, relation: str | None = None, **options: Any) -> pd.DataFrame:
         """Every related concept; see :func:`kgmed.query.neighbors`."""
@@ -477,6 +501,7 @@ class KnowledgeGraph:
             strict=True,
         )
         undo = _Undo()
+        self._cache.clear()
         try:
             for row, terms, labels, name in zip(
                 knowledge.index, statements, names, sources, strict=True
