@@ -8,15 +8,15 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from kgmed._validation import check_columns, check_positive_int
+from kgmed._validation import check_choice, check_columns, check_fraction, check_positive_int
 from kgmed.errors import ParameterError, RecordsError
 from kgmed.graph import KnowledgeGraph, _curated_evidence, _ordered_provenance
-from kgmed.mining import mine_rules, transactions
+from kgmed.mining import direct_relations, mine_rules, transactions
 from kgmed.mining.rules import check_rule_params
 from kgmed.records import Records
 from kgmed.schema import relation_for
 
-__all__ = ["build", "graph_from_rules", "recorded_reasons"]
+__all__ = ["RELATION_MODES", "build", "graph_from_rules", "recorded_reasons"]
 
 
 def build(
@@ -29,6 +29,8 @@ def build(
     max_len: int = 2,
     rule_nodes: bool = False,
     basket: str | None = None,
+    relations: str = "association",
+    direct_alpha: float = 0.05,
 ) -> KnowledgeGraph:
     """Build a knowledge graph from patient records.
 
@@ -64,6 +66,18 @@ def build(
         Count co-occurrence in a patient's whole record or within one
         encounter; :attr:`Records.basket` by default. The privacy floor
         counts distinct patients either way.
+    relations : {"association", "annotated", "direct"}, default "association"
+        Which disease → symptom and disease → treatment edges to keep.
+        ``"association"``: every mined association. ``"annotated"``: the
+        same, each with its direct-relation weight
+        (:func:`kgmed.mining.direct_relations`: a noisy-OR that explains
+        away the patient's other diseases and background use) in
+        ``direct_weight``, its ``direct_q_value``, and ``direct``: whether
+        it holds up (``direct_q_value <= direct_alpha``). ``"direct"``:
+        annotated, keeping only the edges that hold up (recorded and
+        curated edges stay). Other relations are not affected.
+    direct_alpha : float, default 0.05
+        The false discovery rate a direct relation must pass.
 
     Returns
     -------
@@ -93,6 +107,8 @@ def build(
     if not isinstance(rule_nodes, bool):
         raise ParameterError(f"rule_nodes must be True or False, got {rule_nodes!r}")
     check_rule_params(min_support, min_confidence, min_patients, max_len, algorithm)
+    relations = check_choice("relations", relations, RELATION_MODES)
+    direct_alpha = check_fraction("direct_alpha", direct_alpha)
     records = _as_records(data)
     matrix = transactions(records, basket=basket)
     rules = mine_rules(
@@ -111,17 +127,66 @@ def build(
         "algorithm": algorithm,
         "basket": matrix.unit,
         "n_baskets": matrix.n_baskets,
+        "relations": relations,
     }
     has_reasons = bool(records.data["reason_id"].notna().any())
-    return graph_from_rules(
+    concepts = records.concepts()
+    kg = graph_from_rules(
         rules,
-        records.concepts(),
+        concepts,
         n_patients=records.n_patients,
         min_patients=min_patients,
         rule_nodes=rule_nodes,
         recorded=recorded_reasons(records) if has_reasons else None,
         params=params,
     )
+    if relations != "association":
+        # Direct relations are a property of patients, whatever the basket.
+        per_patient = (
+            matrix if matrix.unit == "patient" else transactions(records, basket="patient")
+        )
+        direct = direct_relations(
+            per_patient, concepts.set_index("concept_id")["kind"], min_patients=min_patients
+        )
+        kg.params["direct_alpha"] = direct_alpha
+        kg.params["n_direct_removed"] = _apply_direct(
+            kg, direct, alpha=direct_alpha, keep_indirect=relations == "annotated"
+        )
+    return kg
+
+
+#: Values of ``relations`` in :func:`build`.
+RELATION_MODES: tuple[str, ...] = ("association", "annotated", "direct")
+_DIRECT_RELATIONS: tuple[str, ...] = ("has_symptom", "treated_with")
+
+
+def _apply_direct(
+    kg: KnowledgeGraph, direct: pd.DataFrame, *, alpha: float, keep_indirect: bool
+) -> int:
+    """Annotate disease→symptom/treatment edges with direct weights; maybe drop the rest.
+
+    Returns how many mined edges were dropped.
+    """
+    fitted = {
+        (source, target): (weight, q)
+        for source, target, weight, q in direct[
+            ["source", "target", "weight", "q_value"]
+        ].itertuples(index=False)
+    }
+    drop = []
+    for u, v, relation, attrs in kg.graph.edges(keys=True, data=True):
+        if relation not in _DIRECT_RELATIONS:
+            continue
+        weight, q = fitted.get((u, v), (np.nan, np.nan))
+        holds = bool(q <= alpha)
+        attrs["direct_weight"] = float(weight)
+        attrs["direct_q_value"] = float(q)
+        attrs["direct"] = holds
+        mined_only = attrs.get("provenance") == "mined"
+        if not holds and not keep_indirect and mined_only:
+            drop.append((u, v, relation))
+    kg.graph.remove_edges_from(drop)
+    return len(drop)
 
 
 def _as_records(data: Records | pd.DataFrame) -> Records:
@@ -319,6 +384,9 @@ def _pair_edges(
             "p_value": pairs["p_value"].to_numpy(),
             "q_value": pairs["q_value"].to_numpy(),
             "n_recorded": None,
+            "direct_weight": np.nan,
+            "direct_q_value": np.nan,
+            "direct": None,
             "provenance": "mined",
         }
     ).drop_duplicates(["source", "target", "relation"])

@@ -54,6 +54,9 @@ EDGE_COLUMNS: tuple[str, ...] = (
     "n_recorded",
     "p_value",
     "q_value",
+    "direct_weight",
+    "direct_q_value",
+    "direct",
     "provenance",
 )
 
@@ -67,6 +70,8 @@ _STATISTICS: tuple[str, ...] = (
     "support",
     "p_value",
     "q_value",
+    "direct_weight",
+    "direct_q_value",
 )
 _FORMAT = "kgmed-graph"
 _FORMAT_VERSION = 1
@@ -238,8 +243,11 @@ class KnowledgeGraph:
             (``n_patients``: distinct patients with both ends; ``n_both``,
             ``n_source``, ``n_target``, ``n_total`` in baskets, patients or
             encounters; ``n_recorded``: patients whose records give the
-            source as the reason for the target), ``p_value``, ``q_value``
-            and ``provenance`` (``"mined"``, ``"recorded"``,
+            source as the reason for the target), ``p_value``, ``q_value``,
+            ``direct_weight``, ``direct_q_value`` and ``direct`` (for
+            disease → symptom and disease → treatment edges of a graph built
+            with ``relations="annotated"`` or ``"direct"``; missing
+            otherwise), and ``provenance`` (``"mined"``, ``"recorded"``,
             ``"curated:<source>"``, joined by ``"; "`` when several hold).
 
         Examples
@@ -270,6 +278,7 @@ class KnowledgeGraph:
             table[column] = table[column].astype("Int64")
         for column in _STATISTICS:
             table[column] = table[column].astype("float64")
+        table["direct"] = table["direct"].astype("boolean")
         for column in (
             "source",
             "target",
@@ -975,6 +984,7 @@ def _ordered_provenance(parts: Iterable[str]) -> list[str]:
 def _curated_evidence(tag: str) -> dict[str, Any]:
     attrs: dict[str, Any] = dict.fromkeys(_STATISTICS, math.nan)
     attrs.update(dict.fromkeys(_COUNTS))
+    attrs["direct"] = None
     attrs["provenance"] = tag
     return attrs
 
@@ -992,6 +1002,8 @@ _FLOAT_FIELDS = frozenset(
         "confidence",
         "p_value",
         "q_value",
+        "direct_weight",
+        "direct_q_value",
     }
 )
 

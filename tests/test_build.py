@@ -224,6 +224,7 @@ def test_the_parameters_are_kept(every_kind_kg, every_kind_frame):
         "n_concepts_suppressed": 0,
         "basket": "patient",
         "n_baskets": every_kind_frame["patient_id"].nunique(),
+        "relations": "association",
     }
 
 
