@@ -18,6 +18,7 @@ from mlxtend.frequent_patterns import association_rules, fpgrowth
 from mlxtend.preprocessing import TransactionEncoder
 
 import kgmed
+from kgmed.records.synthea import read_synthea
 
 # One setting for every case and both tools, so that a difference in time is
 # never a difference in the work asked for.
@@ -109,6 +110,20 @@ CASES: dict[str, Callable[..., object]] = {
     "build": kgmed_build,
     "mine_rules": kgmed_mine_rules,
     "mlxtend": mlxtend_pipeline,
+}
+
+
+# -- readers: an export folder -> Records (timed whole) ------------------------------
+
+
+def kgmed_read_synthea(folder: Path) -> kgmed.Records:
+    """Read a Synthea CSV export with the defaults a user gets: every table it has."""
+    return read_synthea(folder)
+
+
+#: The timed reader functions by case name; each takes the export's folder.
+READERS: dict[str, Callable[[Path], kgmed.Records]] = {
+    "read_synthea": kgmed_read_synthea,
 }
 
 

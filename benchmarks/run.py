@@ -6,6 +6,9 @@ From the repository root::
     python benchmarks/run.py --quick          # smoke run: 2,000 patients and mushroom, one repeat
     python benchmarks/run.py --sizes 10000 100000 --write   # also write benchmarks/RESULTS.md
 
+The readers (``read_synthea`` on the 543-patient export) are timed the same
+way, reading the export folder into Records; they have no mlxtend side.
+
 Every (case, data set) pair runs in a fresh interpreter,
 ``python benchmarks/run.py --worker CASE DATASET N``, which prepares its input
 untimed, times the case (``cases.py`` holds exactly what is timed) and prints
@@ -60,6 +63,9 @@ DEFAULT_REPEATS = 3
 FIMI_SPARSE = {"retail": True, "mushroom": False}
 QUICK_FIMI = ("mushroom",)
 
+#: Reader cases: the shared-data folder each reads, and how the table names it.
+READERS = {"read_synthea": ("synthea_csv_543_partial", "543 patients")}
+
 VERSIONS = ("kgmed", "numpy", "pandas", "scipy", "mlxtend", "networkx")
 
 
@@ -111,6 +117,8 @@ def worker(case: str, dataset: str, n_patients: int, repeats: int) -> Result:
     """Prepare the input (untimed), then time ``case`` and measure its memory."""
     import cases  # heavy imports (kgmed, pandas, mlxtend) only in the worker
 
+    if case in cases.READERS:
+        return reader_worker(case, dataset, repeats)
     prep: dict[str, float] = {}
     start = time.perf_counter()
     if dataset == "synthetic":
@@ -175,6 +183,82 @@ def worker(case: str, dataset: str, n_patients: int, repeats: int) -> Result:
         "n_edges": None if graph is None else graph.number_of_edges(),
         "prep": prep,
     }
+
+
+def reader_worker(case: str, dataset: str, repeats: int) -> Result:
+    """Time reading an export folder into Records, and measure its memory.
+
+    Nothing is prepared: the folder is the input. The first repeat may read
+    the files from disk and the others from the system's file cache; the
+    median is reported.
+    """
+    import cases
+
+    run = cases.READERS[case]
+    folder = shared_data() / dataset
+    gc.collect()
+    _release_free_memory()
+    peak_reset = _reset_peak()
+    baseline = _peak_kib()
+    seconds = []
+    records = None
+    for _ in range(repeats):
+        records = None
+        gc.collect()
+        start = time.perf_counter()
+        records = run(folder)
+        seconds.append(time.perf_counter() - start)
+    peak = _peak_kib()
+    records = None
+    gc.collect()
+    tracemalloc.start()
+    records = run(folder)
+    traced = tracemalloc.get_traced_memory()[1] / 1024
+    tracemalloc.stop()
+    report = records.report
+    return {
+        "case": case,
+        "dataset": dataset,
+        "n_patients": int(records.n_patients),
+        "n_read": int(report.n_read),
+        "n_kept": int(report.n_kept),
+        "n_concepts": int(report.n_concepts),
+        "files": list(report.files),
+        "seconds": seconds,
+        "median": statistics.median(seconds),
+        "baseline_kib": baseline,
+        "peak_kib": peak,
+        "peak_reset": peak_reset,
+        "traced_kib": traced,
+    }
+
+
+READER_HEADER = [
+    "case",
+    "data",
+    "files read",
+    "observations read",
+    "kept",
+    "patients",
+    "seconds",
+    "peak MiB",
+]
+
+
+def reader_rows(results: list[Result]) -> list[list[str]]:
+    return [
+        [
+            f"{result['case']} ({READERS[str(result['case'])][1]})",
+            str(result["dataset"]),
+            ", ".join(result["files"]),
+            f"{result['n_read']:,}",
+            f"{result['n_kept']:,}",
+            f"{result['n_patients']:,}",
+            _seconds(float(result["median"])),
+            _mib(result),
+        ]
+        for result in results
+    ]
 
 
 # -- the driver ------------------------------------------------------------------
@@ -256,7 +340,7 @@ HEADER = [
 ]
 
 
-TEXT_COLUMNS = frozenset({"case", "data", "step"})
+TEXT_COLUMNS = frozenset({"case", "data", "step", "files read"})
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
@@ -417,6 +501,7 @@ def results_markdown(
     results: list[dict[str, Result]],
     notes: list[str],
     load_start: str,
+    readers: list[Result] | None = None,
 ) -> str:
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     first = results[0]["mlxtend"]
@@ -442,6 +527,7 @@ def results_markdown(
         "",
         *notes,
         "",
+        *reader_section(readers or []),
         "## Input preparation (outside every timing above)",
         "",
         markdown_table(["data", "n_patients", "step", "seconds"], prep_rows(results)),
@@ -463,7 +549,25 @@ def results_markdown(
             lines.append(
                 f"- {result['case']}, {result['dataset']} {result['n_patients']:,}: {times} s"
             )
+    for result in readers or []:
+        times = ", ".join(_seconds(s) for s in result["seconds"])
+        lines.append(f"- {result['case']}, {result['dataset']}: {times} s")
     return "\n".join(lines) + "\n"
+
+
+def reader_section(readers: list[Result]) -> list[str]:
+    """RESULTS.md's table of readers: an export folder read into Records."""
+    if not readers:
+        return []
+    return [
+        "## Readers",
+        "",
+        "Reading an export folder into `Records` (every table the export has, "
+        "default options); median of the repeats, memory as above.",
+        "",
+        markdown_table(READER_HEADER, reader_rows(readers)),
+        "",
+    ]
 
 
 def build_notes(results: list[dict[str, Result]], skipped: list[str]) -> list[str]:
@@ -514,6 +618,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--quick", action="store_true", help="a small smoke run: 2,000 patients and mushroom"
     )
     parser.add_argument("--no-fimi", action="store_true", help="skip the FIMI data sets")
+    parser.add_argument("--no-readers", action="store_true", help="skip the readers (read_synthea)")
     parser.add_argument("--write", action="store_true", help=f"also write {RESULTS.name}")
     parser.add_argument(
         "--worker", nargs=3, metavar=("CASE", "DATASET", "N"), help=argparse.SUPPRESS
@@ -547,6 +652,16 @@ def main(argv: list[str] | None = None) -> None:
                     f"FIMI {name} skipped: {fimi_path(name)} not found "
                     f"(set KGMED_SHARED_DATA to the shared data folder)"
                 )
+    reader_cases = []
+    if not args.no_readers:
+        for case, (folder, _) in READERS.items():
+            if (shared_data() / folder).is_dir():
+                reader_cases.append((case, folder))
+            else:
+                skipped.append(
+                    f"{case} skipped: {shared_data() / folder} not found "
+                    f"(set KGMED_SHARED_DATA to the shared data folder)"
+                )
     for note in skipped:
         print(note, file=sys.stderr)
 
@@ -560,6 +675,7 @@ def main(argv: list[str] | None = None) -> None:
         by_case = {case: run_worker(case, dataset, n, args.repeats) for case in names}
         check_same_rules(by_case["mine_rules"], by_case["mlxtend"])
         results.append(by_case)
+    readers = [run_worker(case, folder, 0, args.repeats) for case, folder in reader_cases]
 
     print()
     print(markdown_table(HEADER, table_rows(results)))
@@ -571,8 +687,11 @@ def main(argv: list[str] | None = None) -> None:
     print(markdown_table(["data", "n_patients", "step", "seconds"], prep_rows(results)))
     print()
     print(markdown_table(MEMORY_HEADER, memory_rows(results)))
+    if readers:
+        print()
+        print(markdown_table(READER_HEADER, reader_rows(readers)))
     if args.write:
-        RESULTS.write_text(results_markdown(args, results, notes, load_start))
+        RESULTS.write_text(results_markdown(args, results, notes, load_start, readers))
         print(f"\nwrote {RESULTS.relative_to(ROOT)}")
 
 

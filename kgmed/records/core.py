@@ -71,6 +71,21 @@ class RecordsReport:
     n_label_variants : int
         Distinct spellings (case, spacing, underscores, synonyms) that were
         folded into another spelling of the same concept.
+    concepts_by_kind : dict of str to int
+        Distinct concepts kept, by kind.
+    files : dict of str to dict of str to int
+        For multi-file readers, counts per input file: ``read``, ``kept``
+        and the reasons rows were dropped (see :meth:`files_frame`).
+    unknown_systems : dict of str to int
+        Codes whose coding system kgmed does not know, by system.
+    measurements : dict of str to int
+        For readers of numeric observations, how many got each status of
+        :func:`kgmed.records.vocab.flag_observations` (``flagged``,
+        ``in range``, ``no range``...); the values are in
+        :attr:`Records.measurements`.
+    notes : list of str
+        Anything else the reader has to say about its input, such as an
+        optional file that was not there.
 
     Examples
     --------
@@ -95,6 +110,8 @@ class RecordsReport:
     concepts_by_kind: dict[str, int] = field(default_factory=dict)
     files: dict[str, dict[str, int]] = field(default_factory=dict)
     unknown_systems: dict[str, int] = field(default_factory=dict)
+    measurements: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def n_dropped(self) -> int:
@@ -129,6 +146,7 @@ class RecordsReport:
         ]
         rows += [(f"concepts: {kind}", n) for kind, n in self.concepts_by_kind.items()]
         rows += [(f"unknown system: {name}", n) for name, n in self.unknown_systems.items()]
+        rows += [(f"measurements: {status}", n) for status, n in self.measurements.items()]
         return pd.DataFrame(rows, columns=["item", "count"])
 
     def files_frame(self) -> pd.DataFrame:
@@ -164,6 +182,9 @@ class RecordsReport:
             lines.append("  per file:")
             table = self.files_frame().to_string()
             lines += [f"    {line}" for line in table.splitlines()]
+        if self.notes:
+            lines.append("  notes:")
+            lines += [f"    - {note}" for note in self.notes]
         return "\n".join(lines)
 
 
@@ -182,6 +203,13 @@ class Records:
         ``encounter_id``, ``time``.
     report : RecordsReport
         What the reader read, kept and dropped.
+    basket : {"patient", "encounter"}
+        What mining counts co-occurrence in.
+    measurements : pandas.DataFrame or None
+        Raw numeric observations (lab values, vital signs), one row each,
+        for readers that read them (:func:`kgmed.records.synthea.read_synthea`);
+        None otherwise. Records hold only those outside their reference
+        range, as findings; cohort features need every value.
 
     See Also
     --------
@@ -215,6 +243,7 @@ class Records:
         *,
         basket: str = "patient",
         extra: Sequence[str] = (),
+        measurements: pd.DataFrame | None = None,
     ) -> None:
         if "reason_id" not in data.columns:
             data = data.assign(reason_id=pd.Series(pd.NA, index=data.index, dtype="string"))
@@ -229,6 +258,7 @@ class Records:
             )
         self.data: pd.DataFrame = data.loc[:, [*COLUMNS, *extra]]
         self.basket: str = basket
+        self.measurements: pd.DataFrame | None = measurements
         self.report: RecordsReport = report or RecordsReport(
             source="DataFrame",
             n_read=len(data),

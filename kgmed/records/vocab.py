@@ -36,11 +36,68 @@ __all__ = [
     "is_social",
     "kind_of_snomed",
     "semantic_tag",
+    "strip_semantic_tag",
 ]
 
 # -- SNOMED CT semantic tags --------------------------------------------------------
 
-_TAG = re.compile(r"\(([a-z][a-z /-]*)\)\s*$")
+#: SNOMED CT's semantic tags (the hierarchy a concept belongs to), as its
+#: fully specified names end in them. Only these count as a tag: a
+#: description ending in another parenthesis (``Severe anxiety (panic)``)
+#: has none.
+_SEMANTIC_TAGS: tuple[str, ...] = (
+    "administration method",
+    "assessment scale",
+    "attribute",
+    "basic dose form",
+    "body structure",
+    "cell",
+    "cell structure",
+    "clinical drug",
+    "disorder",
+    "disposition",
+    "dose form",
+    "environment",
+    "environment / location",
+    "ethnic group",
+    "event",
+    "finding",
+    "geographic location",
+    "life style",
+    "medicinal product",
+    "medicinal product form",
+    "morphologic abnormality",
+    "navigational concept",
+    "number",
+    "observable entity",
+    "occupation",
+    "organism",
+    "person",
+    "physical force",
+    "physical object",
+    "procedure",
+    "product",
+    "qualifier value",
+    "racial group",
+    "record artifact",
+    "regime/therapy",
+    "religion/philosophy",
+    "role",
+    "situation",
+    "social concept",
+    "special concept",
+    "specimen",
+    "staging scale",
+    "state of matter",
+    "substance",
+    "transformation",
+    "tumor staging",
+    "unit of presentation",
+)
+_TAG_NAMES = "|".join(re.escape(t) for t in sorted(_SEMANTIC_TAGS, key=len, reverse=True))
+# The closing parenthesis is optional: exports cut long descriptions short
+# ("Severe anxiety (panic) (finding").
+_TAG = re.compile(rf"\s*\(({_TAG_NAMES})\)?\s*$")
 
 # The kind each semantic tag gives. A clinical finding is a symptom unless it
 # is a measurement or a status (see _FINDING_NOT_SYMPTOM).
@@ -61,10 +118,17 @@ _FINDING_NOT_SYMPTOM = re.compile(
     r"history of|pregnan|normal pregnancy",
     re.IGNORECASE,
 )
+# Untagged descriptions of a patient's history or allergies are findings, not
+# diseases ("History of appendectomy", older Synthea's "Allergy to peanuts").
+_HISTORY = re.compile(r"^\s*(?:history of|allergy to)\b", re.IGNORECASE)
 
 
 def semantic_tag(description: str) -> str | None:
     """The SNOMED CT semantic tag at the end of a description, or None.
+
+    Only SNOMED CT's own tags count (``disorder``, ``finding``,
+    ``situation``, ``procedure``...); a tag whose closing parenthesis was
+    cut off is still read.
 
     Examples
     --------
@@ -73,11 +137,42 @@ def semantic_tag(description: str) -> str | None:
     'disorder'
     >>> semantic_tag("Severe anxiety (panic) (finding)")
     'finding'
+    >>> semantic_tag("Severe anxiety (panic) (finding")
+    'finding'
+    >>> semantic_tag("Severe anxiety (panic)") is None
+    True
     >>> semantic_tag("Hypertension") is None
     True
     """
     match = _TAG.search(str(description))
     return match.group(1) if match else None
+
+
+def strip_semantic_tag(descriptions: pd.Series) -> pd.Series:
+    """Descriptions without their SNOMED CT semantic tag: the label a user reads.
+
+    The tag says what kind of concept it is (:func:`kind_of_snomed`); the
+    label is what a user types and sees (``Viral sinusitis``). Text in other
+    parentheses stays.
+
+    Parameters
+    ----------
+    descriptions : pandas.Series of str
+
+    Returns
+    -------
+    pandas.Series of str
+        Missing descriptions stay missing.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from kgmed.records.vocab import strip_semantic_tag
+    >>> strip_semantic_tag(pd.Series(["Viral sinusitis (disorder)", "Eggs (edible) (substance)",
+    ...                               "Severe anxiety (panic) (finding", "Hypertension"])).tolist()
+    ['Viral sinusitis', 'Eggs (edible)', 'Severe anxiety (panic)', 'Hypertension']
+    """
+    return descriptions.astype("string").str.replace(_TAG, "", regex=True)
 
 
 def kind_of_snomed(description: str, *, default: str = "disease") -> str:
@@ -86,8 +181,11 @@ def kind_of_snomed(description: str, *, default: str = "disease") -> str:
     ``(disorder)`` gives ``disease``; ``(finding)`` gives ``symptom``, except
     measurements and statuses (``Body mass index 30+ - obesity (finding)``),
     which give ``finding``; ``(situation)``, ``(event)`` and ``(person)``
-    give ``finding``; ``(procedure)`` gives ``procedure``. A description
-    without a tag gets ``default``.
+    give ``finding``; ``(procedure)`` gives ``procedure``; other tags
+    (``(substance)``, ``(organism)``...) give ``finding``. A description
+    without a tag gets ``default``, except a patient's history (``History
+    of appendectomy``) and allergies (``Allergy to peanuts``), which are
+    ``finding``.
 
     Parameters
     ----------
@@ -107,10 +205,12 @@ def kind_of_snomed(description: str, *, default: str = "disease") -> str:
     >>> [kind_of_snomed(d) for d in ["Acute bronchitis (disorder)", "Cough (finding)",
     ...  "Body mass index 30+ - obesity (finding)", "Medication review due (situation)"]]
     ['disease', 'symptom', 'finding', 'finding']
+    >>> [kind_of_snomed(d) for d in ["Hypertension", "History of appendectomy"]]
+    ['disease', 'finding']
     """
     tag = semantic_tag(description)
     if tag is None:
-        return default
+        return "finding" if _HISTORY.search(str(description)) else default
     kind = _KIND_OF_TAG.get(tag, "finding")
     if kind == "symptom" and _FINDING_NOT_SYMPTOM.search(str(description)):
         return "finding"
