@@ -1,0 +1,1259 @@
+"""Read FHIR R4 resources, from Bundles or NDJSON bulk exports, into Records."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+import pandas as pd
+
+from kgmed.errors import (
+    EmptyRecordsError,
+    ParameterError,
+    RecordsError,
+    RecordsFileError,
+    RecordsFileNotFound,
+)
+from kgmed.records._normalize import clean_text, label_key, per_distinct
+from kgmed.records.core import BASKETS, Records, RecordsReport
+from kgmed.records.vocab import (
+    ReferenceRange,
+    flag_observations,
+    is_social,
+    kind_of_snomed,
+    semantic_tag,
+    strip_semantic_tag,
+)
+from kgmed.records.vocab import ingredients as product_ingredients
+from kgmed.schema import CODE_SYSTEMS, normalize_system
+
+__all__ = ["KEPT_COLUMNS", "MEASUREMENT_COLUMNS", "read_fhir"]
+
+#: Columns :func:`read_fhir` keeps in :attr:`Records.data` beside the
+#: canonical ones: the drug product a treatment row was read from
+#: (``product``, ``product_code``) and the raw value of a measurement made a
+#: finding (``value``, ``unit``).
+KEPT_COLUMNS: tuple[str, ...] = ("product", "product_code", "value", "unit")
+
+_Json = dict[str, Any]
+_Input = Union[str, "os.PathLike[str]", Mapping[str, Any]]
+
+# Resource types read for observations, and those read as context only.
+_FACT_TYPES = (
+    "Condition",
+    "MedicationRequest",
+    "MedicationStatement",
+    "Observation",
+    "Procedure",
+)
+_SUPPORTED = frozenset({*_FACT_TYPES, "Patient", "Encounter", "Medication"})
+_TYPE_ORDER = (
+    "Patient",
+    "Encounter",
+    "Condition",
+    "MedicationRequest",
+    "MedicationStatement",
+    "Medication",
+    "Observation",
+    "Procedure",
+)
+# What the report counts per file besides resources and observations: the
+# first four always (as 0 when nothing was found), the others when met.
+_ISSUES = (
+    "duplicate resources",
+    "unresolved references",
+    "codings without system",
+    "dates not parsed",
+    "reasons not read",
+    "empty files",
+    "empty bundles",
+    "entries without resource",
+    "lines without resource",
+)
+_SUFFIXES = (".json", ".ndjson", ".jsonl")
+_NDJSON = (".ndjson", ".jsonl")
+
+# Which coding of a CodeableConcept is read, by the system's concept-id prefix;
+# a known system not listed comes after the listed ones.
+_CONDITION_SYSTEMS = ("SNOMEDCT", "ICD10CM", "ICD10", "ICD9CM")
+_DRUG_SYSTEMS = ("RXNORM",)
+_TEST_SYSTEMS = ("LOINC",)
+_ANSWER_SYSTEMS = ("SNOMEDCT",)
+
+# HL7 OIDs of the systems kgmed knows, as CDA-derived FHIR data writes them.
+_OIDS = {
+    "urn:oid:2.16.840.1.113883.6.96": "SNOMEDCT",
+    "urn:oid:2.16.840.1.113883.6.88": "RXNORM",
+    "urn:oid:2.16.840.1.113883.6.1": "LOINC",
+    "urn:oid:2.16.840.1.113883.6.90": "ICD10CM",
+    "urn:oid:2.16.840.1.113883.6.103": "ICD9CM",
+}
+_UCUM = "http://unitsofmeasure.org"
+
+# Observation categories that hold questionnaire answers and social history.
+_SOCIAL_CATEGORIES = frozenset({"social-history", "survey"})
+# Answers that say nothing without their question.
+_QUALIFIERS = frozenset({"260385009", "10828004", "260415000", "260373001"})
+# Resources recorded by mistake, saying the opposite of their code, or of
+# something that did not happen.
+_VOID_STATUSES = frozenset({"entered-in-error", "refuted", "cancelled", "not-done"})
+
+# Why a measurement was not kept, by what flag_observations says of its value.
+_RANGE_DROPS = {
+    "in range": "observation in range",
+    "no range": "observation without reference range",
+    "unit mismatch": "observation unit mismatch",
+    "not a number": "observation not a number",
+}
+_STATUS_ORDER = ("flagged", "in range", "no range", "unit mismatch", "not a number")
+#: Columns of :attr:`Records.measurements` as :func:`read_fhir` fills it
+#: (those of :func:`kgmed.records.synthea.read_synthea`): one row per numeric
+#: observation judged, whatever its status.
+MEASUREMENT_COLUMNS: tuple[str, ...] = (
+    "patient_id",
+    "encounter_id",
+    "time",
+    "system",
+    "code",
+    "label",
+    "value",
+    "unit",
+    "status",
+    "finding",
+)
+
+_FACTS = (
+    "file",
+    "origin",
+    "patient_id",
+    "encounter_id",
+    "time",
+    "system",
+    "code",
+    "display",
+    "question",
+    "social_category",
+    "reason_system",
+    "reason_code",
+    "reason_display",
+    "value",
+    "unit",
+    "drop",
+)
+
+
+def read_fhir(
+    paths_or_bundles: _Input | Sequence[_Input],
+    *,
+    basket: str = "patient",
+    social: bool = False,
+    ingredients: bool = True,
+    ranges: Mapping[str, ReferenceRange] | None = None,
+    adult_age: float | None = 18,
+) -> Records:
+    """Read FHIR R4 resources into Records.
+
+    Conditions become diseases, symptoms or findings (by the SNOMED CT
+    semantic tag of their display), procedures procedures, medication
+    requests and statements treatments (grouped to their active
+    ingredients), each with its recorded reason, and observations findings:
+    a coded answer as it is, a number when it falls outside its reference
+    range (``"HbA1c high"``). Codings map to the
+    same concept ids as :func:`kgmed.read_records` and the other standard
+    readers give (``SNOMEDCT:44054006``, ``RXNORM:314076``), so that one
+    patient's facts read from FHIR and from a CSV export are the same
+    concepts. ``docs/reading-fhir.md`` explains each choice.
+
+    Parameters
+    ----------
+    paths_or_bundles : path, dict, or a list of them
+        Bundle JSON files (``transaction``, ``collection``, ``searchset``,
+        ``batch``...), NDJSON bulk-export files (one resource per line,
+        ``.ndjson`` or ``.jsonl``), folders of such files, or parsed JSON:
+        a Bundle or a single resource as a dict. References between
+        resources (``urn:uuid:...`` full URLs, ``Patient/<id>``,
+        ``#contained``) are resolved across all of them.
+    basket : {"patient", "encounter"}, default "patient"
+        What mining counts co-occurrence in: a patient's whole record, or
+        one encounter (the ``encounter`` of each resource). Per encounter,
+        observations that name no encounter are dropped and counted.
+    social : bool, default False
+        Keep social and administrative concepts (employment, housing,
+        "Medication review due", see :func:`kgmed.records.vocab.is_social`)
+        and the answers to surveys and social-history questions. By default
+        they are dropped and counted as ``"social"``.
+    ingredients : bool, default True
+        Group drug products to their active ingredients (``lisinopril 10 MG
+        Oral Tablet`` becomes ``local:lisinopril``; a combination product
+        gives one treatment per ingredient); the product stays in the
+        ``product`` and ``product_code`` columns. False: each product is
+        its own concept (``RXNORM:314076``).
+    ranges : mapping of str to ReferenceRange, optional
+        Reference ranges by LOINC code for numeric observations;
+        :data:`kgmed.records.vocab.REFERENCE_RANGES` by default.
+    adult_age : float or None, default 18
+        The reference ranges are adults'; observations of patients younger
+        than this (by their Patient's ``birthDate``) are not judged against
+        them and are counted as ``"observation of a patient under 18"``.
+        None judges every patient's.
+
+    Returns
+    -------
+    Records
+        With the columns :data:`KEPT_COLUMNS` besides the canonical ones,
+        and :attr:`Records.measurements`: every numeric observation judged
+        (columns :data:`MEASUREMENT_COLUMNS`) with its status. The report
+        counts, per input file (:meth:`RecordsReport.files_frame`), the
+        resources of each type, what could not be read and why, and the
+        observations read, kept and dropped by reason (a combination drug
+        gives one observation per ingredient, a panel one per component);
+        ``report.measurements`` counts numeric observations by status and
+        ``report.unknown_systems`` codings whose system kgmed does not know.
+
+    Raises
+    ------
+    RecordsFileNotFound
+        If a path does not exist.
+    RecordsFileError
+        If a file is not UTF-8 JSON (the message gives the line and column,
+        or for NDJSON the line) or is JSON but not a FHIR resource.
+    EmptyRecordsError
+        If no observation is left to read.
+    RecordsError
+        If a resource is malformed (a field of the wrong JSON type); the
+        message names the file, the entry or line, and the resource.
+    ParameterError
+        If an option is out of range.
+
+    See Also
+    --------
+    kgmed.read_records : Read records from a CSV file.
+    kgmed.records.vocab : The vocabulary rules shared by the standard readers.
+
+    Examples
+    --------
+    >>> from kgmed.records.fhir import read_fhir
+    >>> bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
+    ...     {"fullUrl": "urn:uuid:p1", "resource": {"resourceType": "Patient", "id": "p1"}},
+    ...     {"fullUrl": "urn:uuid:c1", "resource": {
+    ...         "resourceType": "Condition", "id": "c1", "subject": {"reference": "urn:uuid:p1"},
+    ...         "code": {"coding": [{"system": "http://snomed.info/sct", "code": "444814009",
+    ...                              "display": "Viral sinusitis (disorder)"}]}}},
+    ...     {"resource": {
+    ...         "resourceType": "MedicationRequest", "id": "m1", "subject": {"reference": "Patient/p1"},
+    ...         "medicationCodeableConcept": {"coding": [{
+    ...             "system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "308182",
+    ...             "display": "Amoxicillin 250 MG Oral Capsule"}]},
+    ...         "reasonReference": [{"reference": "urn:uuid:c1"}]}}]}
+    >>> records = read_fhir(bundle)
+    >>> records.data[["concept_id", "label", "kind", "reason_id"]]
+               concept_id            label       kind           reason_id
+    0  SNOMEDCT:444814009  Viral sinusitis    disease                <NA>
+    1   local:amoxicillin      amoxicillin  treatment  SNOMEDCT:444814009
+    >>> records.data.loc[1, ["product", "product_code"]].tolist()
+    ['Amoxicillin 250 MG Oral Capsule', 'RXNORM:308182']
+    """
+    if basket not in BASKETS:
+        raise ParameterError(f"basket must be one of {list(BASKETS)}, got {basket!r}")
+    for name, flag in (("social", social), ("ingredients", ingredients)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise ParameterError(f"{name} must be True or False, got {flag!r}")
+    _check_ranges(ranges)
+    if adult_age is not None and (
+        isinstance(adult_age, bool)
+        or not isinstance(adult_age, (int, float))
+        or not 0 <= float(adult_age) < 200
+    ):
+        raise ParameterError(f"adult_age must be a number of years or None, got {adult_age!r}")
+
+    inputs, source = _inputs(paths_or_bundles)
+    counts: dict[str, Counter[str]] = {name: Counter() for name, _ in inputs}
+    entries: list[_Entry] = []
+    for name, item in inputs:
+        for where, resource in _parsed(name, item, counts[name]):
+            _unpack(resource, name, where, None, entries, counts[name], top=True)
+    unique, index = _index(entries, counts)
+    context = _Context(index=index, counts=counts)
+    for entry in unique:
+        _read_resource(entry, context)
+    facts = pd.DataFrame(context.rows, columns=list(_FACTS))
+    if len(facts) == 0:
+        raise EmptyRecordsError(f"{source}: {_nothing_read(counts)}")
+    facts, measurements = _classify(
+        facts,
+        basket=basket,
+        social=social,
+        ingredients=ingredients,
+        ranges=ranges,
+        adult_age=adult_age,
+        births=context.births,
+    )
+    records = _records(
+        facts, measurements, counts, context.unknown_systems, source=source, basket=basket
+    )
+    if adult_age is not None and len(measurements):
+        unborn = ~measurements["patient_id"].isin(list(context.births)).to_numpy()
+        if unborn.any():
+            records.report.notes.append(
+                f"{int(unborn.sum()):,} numeric observations are of patients with no "
+                f"birthDate in the input; adult reference ranges were applied to them"
+            )
+    return records
+
+
+# -- inputs ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Entry:
+    """One resource as found: its file, where in the file, its full URL."""
+
+    file: str
+    where: str
+    full_url: str | None
+    resource: _Json
+
+    def name(self) -> str:
+        """The resource named for messages: file, position, type and id."""
+        resource = self.resource
+        ident = f"{resource.get('resourceType')}/{resource.get('id', '?')}"
+        at = f"{self.where} " if self.where else ""
+        return f"{self.file}: {at}({ident})"
+
+
+def _check_ranges(ranges: Mapping[str, ReferenceRange] | None) -> None:
+    if ranges is None:
+        return
+    if not isinstance(ranges, Mapping):
+        raise ParameterError(
+            f"ranges must map LOINC codes to ReferenceRange, got {type(ranges).__name__}"
+        )
+    for code, rng in ranges.items():
+        if not isinstance(rng, ReferenceRange):
+            raise ParameterError(
+                f"ranges[{code!r}] must be a ReferenceRange, got {type(rng).__name__}"
+            )
+        if rng.low is None and rng.high is None:
+            raise ParameterError(f"reference range for LOINC {code} has neither low nor high")
+
+
+def _inputs(
+    paths_or_bundles: _Input | Sequence[_Input],
+) -> tuple[list[tuple[str, Path | Mapping[str, Any]]], str]:
+    """Each input with the name messages and the report give it, and the source name."""
+    given: list[Any] = [paths_or_bundles]
+    if isinstance(paths_or_bundles, (list, tuple)):
+        given = list(paths_or_bundles)
+    single = not isinstance(paths_or_bundles, (list, tuple))
+    if not given:
+        raise ParameterError("read_fhir needs at least one path, Bundle or resource")
+    found: list[tuple[Path | Mapping[str, Any], Path | None]] = []
+    for position, item in enumerate(given):
+        if isinstance(item, Mapping):
+            found.append((item, None))
+        elif isinstance(item, (str, os.PathLike)):
+            found += [(file, file) for file in _files(Path(item))]
+        else:
+            at = "" if single else f" (item {position})"
+            raise ParameterError(
+                f"read_fhir reads paths, folders and parsed JSON (dicts); got "
+                f"{type(item).__name__}{at}"
+            )
+    names = [p.name if p is not None else "" for _, p in found]
+    repeated = {n for n in names if n and names.count(n) > 1}
+    inputs: list[tuple[str, Path | Mapping[str, Any]]] = []
+    for position, (item, file) in enumerate(found):
+        if file is None:
+            name = "input" if single else f"input[{position}]"
+        else:
+            name = os.fspath(file) if file.name in repeated else file.name
+        inputs.append((name, item))
+    if len(given) == 1 and isinstance(given[0], (str, os.PathLike)):
+        source = Path(given[0]).name
+    elif len(inputs) == 1:
+        source = inputs[0][0]
+    else:
+        source = f"{inputs[0][0]} and {len(inputs) - 1} more"
+    return inputs, source
+
+
+def _files(path: Path) -> list[Path]:
+    if not path.exists():
+        raise RecordsFileNotFound(f"{path.name}: no such file or folder ({os.fspath(path)!r})")
+    if not path.is_dir():
+        return [path]
+    files = sorted(p for p in path.iterdir() if p.is_file() and p.name.lower().endswith(_SUFFIXES))
+    if not files:
+        raise EmptyRecordsError(
+            f"{path.name}: the folder holds no .json, .ndjson or .jsonl file of FHIR resources"
+        )
+    return files
+
+
+def _parsed(
+    name: str, item: Path | Mapping[str, Any], count: Counter[str]
+) -> list[tuple[str, _Json]]:
+    """The top-level JSON objects of one input, with where each was found."""
+    if not isinstance(item, Path):
+        if not isinstance(item.get("resourceType"), str):
+            raise RecordsError(
+                f"{name}: not a FHIR resource: a Bundle or resource needs a 'resourceType'"
+            )
+        return [("", dict(item))]
+    raw = item.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise RecordsFileError(
+            f"{name}: is not UTF-8 text (byte {err.start}: {err.reason}); FHIR JSON is UTF-8"
+        ) from err
+    if not text.strip():
+        count["empty files"] += 1
+        return []
+    if item.name.lower().endswith(_NDJSON):
+        return _ndjson(text, name, count)
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as err:
+        if err.msg == "Extra data" and text.lstrip().startswith("{"):
+            # One resource per line under a .json name: a bulk export renamed.
+            return _ndjson(text, name, count)
+        raise RecordsFileError(
+            f"{name}: is not JSON: {err.msg} at line {err.lineno}, column {err.colno} "
+            f"(character {err.pos})"
+        ) from err
+    if not isinstance(parsed, dict) or not isinstance(parsed.get("resourceType"), str):
+        what = "an object without 'resourceType'" if isinstance(parsed, dict) else "no object"
+        raise RecordsFileError(
+            f"{name}: is JSON but not FHIR: the top level is {what}; expected a Bundle "
+            f"or a resource (NDJSON bulk exports need the .ndjson suffix)"
+        )
+    return [("", parsed)]
+
+
+def _ndjson(text: str, name: str, count: Counter[str]) -> list[tuple[str, _Json]]:
+    found: list[tuple[str, _Json]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            parsed = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise RecordsFileError(
+                f"{name}: line {number} is not JSON: {err.msg} at column {err.colno}; "
+                f"NDJSON holds one resource per line"
+            ) from err
+        if not isinstance(parsed, dict) or not isinstance(parsed.get("resourceType"), str):
+            count["entries"] += 1
+            count["lines without resource"] += 1
+            continue
+        found.append((f"line {number}", parsed))
+    return found
+
+
+def _unpack(
+    resource: _Json,
+    file: str,
+    where: str,
+    full_url: str | None,
+    out: list[_Entry],
+    count: Counter[str],
+    *,
+    top: bool = False,
+) -> None:
+    """Resources of a Bundle (nested Bundles included), or the resource itself.
+
+    ``entries`` counts Bundle entries, and resources met outside a Bundle (an
+    NDJSON line, a file or dict of one resource).
+    """
+    if resource.get("resourceType") != "Bundle":
+        count["entries"] += top
+        out.append(_Entry(file, where, full_url, resource))
+        return
+    entries = resource.get("entry")
+    if not entries:
+        count["empty bundles"] += 1
+        return
+    if not isinstance(entries, list):
+        at = f" at {where}" if where else ""
+        raise RecordsError(f"{file}: the Bundle{at} has an 'entry' that is not a list")
+    count["entries"] += len(entries)
+    for number, entry in enumerate(entries, start=1):
+        at = f"{where}, entry {number}" if where else f"entry {number}"
+        inner = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(inner, dict) or not isinstance(inner.get("resourceType"), str):
+            count["entries without resource"] += 1
+            continue
+        url = entry.get("fullUrl")
+        _unpack(inner, file, at, url if isinstance(url, str) else None, out, count)
+
+
+# A resolved reference: the resource's type and id, and the resource when in the input.
+_Target = tuple[str | None, str | None, _Json | None]
+
+
+def _index(
+    entries: list[_Entry], counts: dict[str, Counter[str]]
+) -> tuple[list[_Entry], dict[str, _Target]]:
+    """Count resources by type, drop repeated ones, index the rest by reference."""
+    seen: set[str] = set()
+    unique: list[_Entry] = []
+    index: dict[str, _Target] = {}
+    for entry in entries:
+        count = counts[entry.file]
+        resource = entry.resource
+        rtype = str(resource["resourceType"])
+        count[rtype if rtype in _SUPPORTED else f"unsupported {rtype}"] += 1
+        rid = resource.get("id")
+        rid = str(rid) if isinstance(rid, (str, int)) and str(rid) else None
+        identity = f"{rtype}/{rid}" if rid else entry.full_url
+        if identity is not None:
+            if identity in seen:
+                count["duplicate resources"] += 1
+                continue
+            seen.add(identity)
+        unique.append(entry)
+        ident = rid or (_last_part(entry.full_url) if entry.full_url else None)
+        target: _Target = (rtype, ident, resource)
+        if rid:
+            index[f"{rtype}/{rid}"] = target
+        if entry.full_url:
+            index[entry.full_url] = target
+    return unique, index
+
+
+def _last_part(url: str) -> str:
+    return url.rstrip("/").replace(":", "/").rsplit("/", 1)[-1]
+
+
+def _nothing_read(counts: dict[str, Counter[str]]) -> str:
+    total: Counter[str] = Counter()
+    for count in counts.values():
+        total.update(count)
+    met = ", ".join(f"{n} {what}" for what, n in sorted(total.items())) or "nothing"
+    return (
+        f"no Condition, MedicationRequest, MedicationStatement, Observation or Procedure "
+        f"to read "
+        f"(found: {met})"
+    )
+
+
+# -- one pass over the resources ----------------------------------------------------
+
+
+@dataclass
+class _Context:
+    """What the pass over resources reads from and writes to."""
+
+    index: dict[str, _Target]
+    counts: dict[str, Counter[str]]
+    unknown_systems: Counter[str] = field(default_factory=Counter)
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    births: dict[str, str] = field(default_factory=dict)
+
+
+def _read_resource(entry: _Entry, context: _Context) -> None:
+    reader = _READERS.get(str(entry.resource["resourceType"]))
+    if reader is None:
+        return
+    try:
+        reader(entry, context)
+    except (AttributeError, TypeError, ValueError, KeyError) as err:
+        raise RecordsError(
+            f"{entry.name()}: cannot be read as a FHIR R4 {entry.resource['resourceType']} "
+            f"({type(err).__name__}: {err}); check that each field has the type FHIR gives it"
+        ) from err
+
+
+def _patient(entry: _Entry, context: _Context) -> None:
+    """A patient gives no observation; its birth date says who is an adult."""
+    rid, born = entry.resource.get("id"), entry.resource.get("birthDate")
+    if rid is not None and born is not None:
+        context.births[str(rid)] = str(born)
+
+
+def _condition(entry: _Entry, context: _Context) -> None:
+    resource = entry.resource
+    count = context.counts[entry.file]
+    patient, encounter, drop = _subject(entry, context, "encounter")
+    system, code, display = _pick(resource.get("code"), _CONDITION_SYSTEMS, count, context)
+    statuses = _codes(resource.get("verificationStatus"))
+    if statuses & _VOID_STATUSES:
+        drop = "void"
+    time = _first_time(resource, ("onsetDateTime", "recordedDate"), ("onsetPeriod",))
+    context.rows.append(
+        _fact(entry, "condition", patient, encounter, time, system, code, display, drop=drop)
+    )
+
+
+def _medication(entry: _Entry, context: _Context) -> None:
+    resource = entry.resource
+    count = context.counts[entry.file]
+    patient, encounter, drop = _subject(entry, context, "encounter", "context")
+    if resource.get("status") in _VOID_STATUSES:
+        drop = "void"
+    concept = resource.get("medicationCodeableConcept")
+    if concept is None and resource.get("medicationReference") is not None:
+        reference = resource["medicationReference"]
+        _, _, medication = _resolve(reference, entry, context)
+        if medication is not None:
+            concept = medication.get("code")
+        elif isinstance(reference.get("display"), str):
+            concept = {"text": reference["display"]}
+    system, code, display = _pick(concept, _DRUG_SYSTEMS, count, context)
+    reason = _reason(entry, context)
+    time = _first_time(
+        resource, ("authoredOn", "effectiveDateTime", "dateAsserted"), ("effectivePeriod",)
+    )
+    context.rows.append(
+        _fact(
+            entry,
+            "medication",
+            patient,
+            encounter,
+            time,
+            system,
+            code,
+            display,
+            reason=reason,
+            drop=drop,
+        )
+    )
+
+
+def _observation(entry: _Entry, context: _Context) -> None:
+    resource = entry.resource
+    count = context.counts[entry.file]
+    patient, encounter, drop = _subject(entry, context, "encounter")
+    if resource.get("status") in _VOID_STATUSES:
+        drop = "void"
+    categories = set().union(*(_codes(c) for c in resource.get("category") or []))
+    social = bool(categories & _SOCIAL_CATEGORIES)
+    time = _first_time(
+        resource, ("effectiveDateTime", "effectiveInstant", "issued"), ("effectivePeriod",)
+    )
+    components = resource.get("component") or []
+    # A panel (blood pressure) holds its values in components; each is an observation.
+    items = [resource, *components] if _has_value(resource) or not components else components
+    for item in items:
+        system, code, display = _pick(item.get("code"), _TEST_SYSTEMS, count, context)
+        origin, value, unit, item_drop = "quantity", None, None, drop
+        answer: tuple[str | None, str | None, str | None] = (None, None, None)
+        if "valueQuantity" in item:
+            quantity = item["valueQuantity"]
+            value = quantity.get("value")
+            unit = quantity.get("code") if quantity.get("system") == _UCUM else None
+            unit = unit or quantity.get("unit")
+        elif "valueInteger" in item:
+            value = item["valueInteger"]
+        elif "valueCodeableConcept" in item:
+            origin = "coded"
+            answer = _pick(item["valueCodeableConcept"], _ANSWER_SYSTEMS, count, context)
+        elif any(key.startswith("value") for key in item):
+            item_drop = item_drop or "observation value not numeric or coded"
+        else:
+            item_drop = item_drop or "observation without value"
+        if origin == "coded":
+            row = _fact(
+                entry,
+                "coded",
+                patient,
+                encounter,
+                time,
+                *answer,
+                question=display,
+                social=social,
+                drop=item_drop,
+            )
+        else:
+            if value is not None and not isinstance(value, (int, float)):
+                value = str(value)
+            row = _fact(
+                entry,
+                "quantity",
+                patient,
+                encounter,
+                time,
+                system,
+                code,
+                display,
+                question=display,
+                social=social,
+                value=value,
+                unit=unit,
+                drop=item_drop,
+            )
+        context.rows.append(row)
+
+
+def _procedure(entry: _Entry, context: _Context) -> None:
+    resource = entry.resource
+    count = context.counts[entry.file]
+    patient, encounter, drop = _subject(entry, context, "encounter")
+    if resource.get("status") in _VOID_STATUSES:
+        drop = "void"
+    system, code, display = _pick(resource.get("code"), _CONDITION_SYSTEMS, count, context)
+    reason = _reason(entry, context)
+    time = _first_time(resource, ("performedDateTime",), ("performedPeriod",))
+    context.rows.append(
+        _fact(
+            entry,
+            "procedure",
+            patient,
+            encounter,
+            time,
+            system,
+            code,
+            display,
+            reason=reason,
+            drop=drop,
+        )
+    )
+
+
+_READERS: dict[str, Callable[[_Entry, _Context], None]] = {
+    "Patient": _patient,
+    "Procedure": _procedure,
+    "Condition": _condition,
+    "MedicationRequest": _medication,
+    "MedicationStatement": _medication,
+    "Observation": _observation,
+}
+
+
+def _fact(
+    entry: _Entry,
+    origin: str,
+    patient: str | None,
+    encounter: str | None,
+    time: str | None,
+    system: str | None,
+    code: str | None,
+    display: str | None,
+    *,
+    question: str | None = None,
+    social: bool = False,
+    reason: tuple[str | None, str | None, str | None] = (None, None, None),
+    value: Any = None,
+    unit: str | None = None,
+    drop: str | None = None,
+) -> tuple[Any, ...]:
+    """One row of the facts table, in the order of ``_FACTS``."""
+    return (
+        entry.file,
+        origin,
+        patient,
+        encounter,
+        time,
+        system,
+        code,
+        display,
+        question,
+        social,
+        *reason,
+        value,
+        unit,
+        drop,
+    )
+
+
+def _has_value(item: _Json) -> bool:
+    return any(key.startswith("value") for key in item)
+
+
+def _subject(
+    entry: _Entry, context: _Context, *encounter_fields: str
+) -> tuple[str | None, str | None, str | None]:
+    """The patient and encounter ids of a resource, and why it is dropped if it is."""
+    resource = entry.resource
+    rtype, patient, _ = _resolve(resource.get("subject") or resource.get("patient"), entry, context)
+    drop = None
+    if patient is None or rtype not in (None, "Patient"):
+        patient, drop = None, "no patient"
+    encounter = None
+    for name in encounter_fields:
+        if resource.get(name) is not None:
+            etype, encounter, _ = _resolve(resource[name], entry, context)
+            if etype not in (None, "Encounter"):
+                encounter = None
+            break
+    return patient, encounter, drop
+
+
+def _resolve(reference: Any, entry: _Entry, context: _Context) -> _Target:
+    """Type, id and resource a Reference points to; the resource is None when not in the input.
+
+    Unresolved references are counted; their id is still read from the
+    reference (``Patient/123``, ``urn:uuid:<id>``) where it says one.
+    """
+    if not isinstance(reference, dict):
+        if reference is not None:
+            raise TypeError(f"a reference should be an object, got {type(reference).__name__}")
+        return None, None, None
+    text = reference.get("reference")
+    if not isinstance(text, str) or not text.strip():
+        return None, None, None
+    text = text.strip()
+    count = context.counts[entry.file]
+    if text.startswith("#"):
+        for inner in entry.resource.get("contained") or []:
+            if isinstance(inner, dict) and inner.get("id") == text[1:]:
+                return inner.get("resourceType"), text[1:], inner
+        count["unresolved references"] += 1
+        return None, None, None
+    found = context.index.get(text)
+    if found is not None:
+        return found
+    if "?" in text:
+        # A conditional reference (Patient?identifier=...) names no id.
+        count["unresolved references"] += 1
+        return None, None, None
+    if text.startswith("urn:"):
+        count["unresolved references"] += 1
+        return None, _last_part(text), None
+    parts = text.split("/_history/")[0].rstrip("/").split("/")
+    if len(parts) >= 2:
+        found = context.index.get(f"{parts[-2]}/{parts[-1]}")
+        if found is not None:
+            return found
+        count["unresolved references"] += 1
+        return parts[-2], parts[-1], None
+    count["unresolved references"] += 1
+    return None, None, None
+
+
+def _reason(entry: _Entry, context: _Context) -> tuple[str | None, str | None, str | None]:
+    """The condition a drug was given for: the first reasonReference or reasonCode."""
+    resource = entry.resource
+    count = context.counts[entry.file]
+    found: list[tuple[str | None, str | None, str | None]] = []
+    for reference in resource.get("reasonReference") or []:
+        rtype, _, target = _resolve(reference, entry, context)
+        if target is not None and rtype == "Condition":
+            found.append(_pick(target.get("code"), _CONDITION_SYSTEMS, None, None))
+        elif target is not None:
+            count["reasons not read"] += 1
+    for concept in resource.get("reasonCode") or []:
+        found.append(_pick(concept, _CONDITION_SYSTEMS, count, context))
+    # Several references to one diagnosis made at several visits are one reason.
+    found = list(dict.fromkeys(r for r in found if r[1] is not None or r[2] is not None))
+    if len(found) > 1:
+        # Records hold one reason per observation.
+        count["reasons not read"] += len(found) - 1
+    return found[0] if found else (None, None, None)
+
+
+def _codes(concept: Any) -> set[str]:
+    if not isinstance(concept, dict):
+        return set()
+    return {str(c.get("code")) for c in concept.get("coding") or [] if isinstance(c, dict)}
+
+
+def _first_time(resource: _Json, fields: Sequence[str], periods: Sequence[str]) -> str | None:
+    """The first date the resource gives: a dateTime field, else a period's start."""
+    for name in fields:
+        value = resource.get(name)
+        if value is not None:
+            return str(value)
+    for name in periods:
+        period = resource.get(name)
+        if isinstance(period, dict) and period.get("start") is not None:
+            return str(period["start"])
+    return None
+
+
+@lru_cache(maxsize=256)
+def _prefix(system: str) -> str | None:
+    """The concept-id prefix of a coding system kgmed knows, else None."""
+    text = system.strip()
+    if text in _OIDS:
+        return _OIDS[text]
+    try:
+        prefix = normalize_system(text)
+    except RecordsError:
+        return None
+    return prefix if prefix in CODE_SYSTEMS else None
+
+
+def _pick(
+    concept: Any,
+    prefer: tuple[str, ...],
+    count: Counter[str] | None,
+    context: _Context | None,
+) -> tuple[str | None, str | None, str | None]:
+    """System prefix, code and display of the coding read from a CodeableConcept.
+
+    The coding of the most preferred known system is read. Without one, the
+    concept is its display (of the first coding that has one) or text, and
+    has no code. Codings with no system, and with a system kgmed does not
+    know, are counted.
+    """
+    if concept is None:
+        return None, None, None
+    if not isinstance(concept, dict):
+        raise TypeError(f"a CodeableConcept should be an object, got {type(concept).__name__}")
+    best: tuple[int, str, str, str | None] | None = None
+    first_display: str | None = None
+    bare_code: str | None = None
+    for coding in concept.get("coding") or []:
+        if not isinstance(coding, dict):
+            raise TypeError(f"a coding should be an object, got {type(coding).__name__}")
+        raw_code = coding.get("code")
+        code = str(raw_code).strip() if raw_code is not None else ""
+        display = coding.get("display")
+        display = str(display) if display is not None and str(display).strip() else None
+        first_display = first_display or display
+        system = coding.get("system")
+        if not isinstance(system, str) or not system.strip():
+            if count is not None:
+                count["codings without system"] += 1
+            bare_code = bare_code or code or None
+            continue
+        prefix = _prefix(system)
+        if prefix is None:
+            if context is not None:
+                context.unknown_systems[system.strip()] += 1
+            continue
+        if not code:
+            continue
+        rank = prefer.index(prefix) if prefix in prefer else len(prefer)
+        if best is None or rank < best[0]:
+            best = (rank, prefix, code, display)
+    text = concept.get("text")
+    text = str(text) if text is not None and str(text).strip() else None
+    if best is not None:
+        return best[1], best[2], best[3] or text or first_display
+    return None, None, first_display or text or bare_code
+
+
+# -- vectorised mapping of the facts --------------------------------------------------
+
+
+def _classify(
+    facts: pd.DataFrame,
+    *,
+    basket: str,
+    social: bool,
+    ingredients: bool,
+    ranges: Mapping[str, ReferenceRange] | None,
+    adult_age: float | None,
+    births: Mapping[str, str],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Kinds, labels, social filter, flags and ingredients, one step per column.
+
+    Returns the facts, each with the reason it is dropped or ``<NA>``, and
+    the numeric measurements judged against their reference ranges.
+    """
+    facts = facts.astype(
+        {name: "string" for name in _FACTS if name not in ("social_category", "value")}
+    )
+    origin = facts["origin"]
+
+    def drop(mask: pd.Series | np.ndarray, reason: str) -> None:
+        # The first reason found for an observation is the one it is counted under.
+        hit = np.asarray(mask, dtype=bool) & facts["drop"].isna().to_numpy()
+        facts.loc[hit, "drop"] = reason
+
+    facts["display"] = clean_text(facts["display"])
+    drop(facts["display"].isna() & facts["code"].isna(), "no concept")
+    if not social:
+        clinical = (origin != "medication").to_numpy()
+        flagged_social = (
+            facts["social_category"].to_numpy(dtype=bool)
+            | _per_value(facts["display"], is_social)
+            | _per_value(facts["question"], is_social)
+        )
+        drop(clinical & flagged_social, "social")
+    tags = per_distinct(facts["display"], lambda d: d.map(_tag_or_na).astype("string"))
+    qualifier = (origin == "coded") & (
+        (tags == "qualifier value").fillna(False)
+        | (facts["system"].eq("SNOMEDCT") & facts["code"].isin(_QUALIFIERS)).fillna(False)
+    )
+    drop(qualifier, "observation qualifier value")
+
+    displays = facts["display"].fillna("")
+    described = origin.isin(["condition", "coded"]).to_numpy()
+    facts["kind"] = pd.Series(
+        np.select(
+            [
+                (origin == "condition").to_numpy(),
+                (origin == "coded").to_numpy(),
+                (origin == "procedure").to_numpy(),
+            ],
+            [
+                _kinds(displays, "disease").to_numpy(),
+                _kinds(displays, "finding").to_numpy(),
+                "procedure",
+            ],
+            default="treatment",
+        ),
+        index=facts.index,
+        dtype="string",
+    )
+    # Whether the kind was told by a semantic tag (or by the resource type).
+    facts["tagged"] = ~described | tags.notna().to_numpy()
+    facts["label"] = clean_text(strip_semantic_tag(facts["display"]))
+    facts["value"] = pd.to_numeric(facts["value"], errors="coerce")
+    facts, measurements = _flag(facts, drop, ranges, adult_age, births)
+    if basket == "encounter":
+        drop(facts["encounter_id"].isna(), "no encounter")
+    facts = _products(facts, ingredients)
+    facts["reason_id"] = _reason_ids(facts)
+    return facts, measurements
+
+
+def _kinds(displays: pd.Series, default: str) -> pd.Series:
+    """Node kinds from the semantic tags of descriptions, once per distinct one."""
+
+    def kinds(distinct: pd.Series) -> pd.Series:
+        return distinct.map(lambda text: kind_of_snomed(str(text), default=default))
+
+    return per_distinct(displays, kinds)
+
+
+def _per_value(values: pd.Series, test: Callable[[pd.Series], pd.Series]) -> np.ndarray:
+    """``test`` once per distinct value, as a boolean array over ``values``."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if len(uniques) == 0:
+        return np.zeros(len(values), dtype=bool)
+    answers = np.append(test(pd.Series(uniques, dtype="string")).to_numpy(dtype=bool), False)
+    return answers[codes]
+
+
+def _tag_or_na(text: Any) -> Any:
+    if text is None or text is pd.NA:
+        return pd.NA
+    tag = semantic_tag(str(text))
+    return pd.NA if tag is None else tag
+
+
+def _flag(
+    facts: pd.DataFrame,
+    drop: Callable[[pd.Series | np.ndarray, str], None],
+    ranges: Mapping[str, ReferenceRange] | None,
+    adult_age: float | None,
+    births: Mapping[str, str],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Numeric observations outside their reference range become findings.
+
+    The ranges are adults': a child's value is not judged by them. Returns
+    the facts and every measurement judged, with its raw value and what
+    :func:`~kgmed.records.vocab.flag_observations` said of it.
+    """
+    rows = ((facts["origin"] == "quantity") & facts["drop"].isna()).to_numpy()
+    measured = facts.loc[rows]
+    loinc = measured["code"].where(measured["system"] == "LOINC")
+    judged = flag_observations(
+        pd.DataFrame({"code": loinc, "value": measured["value"], "unit": measured["unit"]}),
+        ranges=ranges,
+    )
+    status = judged["status"].to_numpy(dtype=object).copy()
+    if adult_age is not None and births:
+        born = _times(measured["patient_id"].map(dict(births)).astype("string"))
+        years = (_times(measured["time"]) - born).dt.days.to_numpy(dtype=float) / 365.2425
+        young = (years < adult_age) & np.isin(status, ["flagged", "in range"])
+        status[young] = f"under {adult_age:g}"
+        hit = np.zeros(len(facts), dtype=bool)
+        hit[np.flatnonzero(rows)] = young
+        drop(hit, f"observation of a patient under {adult_age:g}")
+    status = pd.Series(status, index=judged.index, dtype="string")
+    for value, reason in _RANGE_DROPS.items():
+        hit = np.zeros(len(facts), dtype=bool)
+        hit[np.flatnonzero(rows)] = (status == value).to_numpy(dtype=bool)
+        drop(hit, reason)
+    flagged = np.zeros(len(facts), dtype=bool)
+    flagged[np.flatnonzero(rows)] = (status == "flagged").to_numpy(dtype=bool)
+    facts.loc[flagged, "label"] = judged.loc[status == "flagged", "finding"].to_numpy()
+    facts.loc[flagged, "kind"] = "finding"
+    # A finding named by its label: "HbA1c high" is no LOINC code.
+    facts.loc[flagged, ["system", "code"]] = pd.NA
+    measurements = pd.DataFrame(
+        {
+            "patient_id": measured["patient_id"],
+            "encounter_id": measured["encounter_id"],
+            "time": _times(measured["time"]),
+            "system": measured["system"],
+            "code": measured["code"],
+            "label": measured["label"],
+            "value": measured["value"],
+            "unit": measured["unit"],
+            "status": status.to_numpy(),
+            "finding": judged["finding"].to_numpy(),
+        }
+    )
+    return facts, measurements.reset_index(drop=True)
+
+
+def _times(values: pd.Series) -> pd.Series:
+    """FHIR dates, dateTimes and instants in UTC; what does not parse is NaT."""
+    return pd.to_datetime(values, errors="coerce", utc=True, format="ISO8601")
+
+
+def _products(facts: pd.DataFrame, ingredients: bool) -> pd.DataFrame:
+    """Keep each drug's product, and split products into their ingredients."""
+    meds = (facts["origin"] == "medication").to_numpy()
+    coded = facts["system"].notna() & facts["code"].notna()
+    facts["product"] = facts["label"].where(meds)
+    facts["product_code"] = (facts["system"] + ":" + facts["code"]).where(meds & coded)
+    if not ingredients:
+        return facts
+    split = meds & facts["drop"].isna().to_numpy() & facts["label"].notna().to_numpy()
+    # A product nothing is parsed from stands for its own ingredient.
+    names: dict[str, list[str]] = {
+        product: product_ingredients(product) or [product]
+        for product in facts.loc[split, "label"].unique()
+    }
+    lists = pd.Series(None, index=facts.index, dtype=object)
+    lists[split] = [names[p] for p in facts.loc[split, "label"]]
+    facts = facts.assign(ingredient=lists).explode("ingredient", ignore_index=True)
+    grouped = facts["ingredient"].notna().to_numpy()
+    facts.loc[grouped, "label"] = facts.loc[grouped, "ingredient"].astype("string").to_numpy()
+    facts.loc[grouped, ["system", "code"]] = pd.NA
+    return facts.drop(columns="ingredient")
+
+
+def _reason_ids(facts: pd.DataFrame) -> pd.Series:
+    """Reasons as the concept ids Records give their conditions."""
+    coded = facts["reason_system"] + ":" + facts["reason_code"]
+    labels = clean_text(strip_semantic_tag(facts["reason_display"]))
+    local = "local:" + label_key(labels).str.replace(" ", "_")
+    return coded.fillna(local).astype("string")
+
+
+def _records(
+    facts: pd.DataFrame,
+    measurements: pd.DataFrame,
+    counts: dict[str, Counter[str]],
+    unknown_systems: Counter[str],
+    *,
+    source: str,
+    basket: str,
+) -> Records:
+    """Records of the facts kept, with a report of everything read."""
+    kept = facts.loc[facts["drop"].isna().to_numpy()]
+    dropped = facts["drop"].value_counts()
+    if len(kept) == 0:
+        reasons = ", ".join(f"{n} {reason}" for reason, n in dropped.items())
+        hints = []
+        if "social" in dropped.index:
+            hints.append("social=True keeps social concepts and survey answers")
+        if any(str(r).startswith("observation of a patient under") for r in dropped.index):
+            hints.append("adult_age=None judges children's values by adult ranges")
+        hint = f"; {' and '.join(hints)}" if hints else ""
+        raise EmptyRecordsError(
+            f"{source}: no observation kept of {len(facts)} read (dropped: {reasons}){hint}"
+        )
+    kept = _one_kind(kept)
+    table = kept.assign(time=_times(kept["time"]), _file=kept["file"])
+    # Counted over every observation read, kept or not: the file is at fault.
+    undated = (_times(facts["time"]).isna() & facts["time"].notna()).to_numpy()
+    records = Records.from_dataframe(
+        table,
+        patient="patient_id",
+        concept="label",
+        kind="kind",
+        code="code",
+        system="system",
+        encounter="encounter_id",
+        time="time",
+        reason="reason_id",
+        keep=[*KEPT_COLUMNS, "_file"],
+        basket=basket,
+        source=source,
+    )
+    data = records.data
+    n_kept = data["_file"].value_counts()
+    n_read = facts["file"].value_counts()
+    n_passed = kept["file"].value_counts()
+    n_bad_dates = facts.loc[undated, "file"].value_counts()
+    per_reason: dict[str, dict[str, int]] = {}
+    by_reason = facts.groupby(["file", "drop"]).size().rename("n").reset_index()
+    for name, reason, n in by_reason.itertuples(index=False):
+        per_reason.setdefault(str(name), {})[str(reason)] = int(n)
+    files: dict[str, dict[str, int]] = {}
+    for name, count in counts.items():
+        row = {what: int(n) for what, n in count.items() if n}
+        if n_bad_dates.get(name, 0):
+            row["dates not parsed"] = int(n_bad_dates[name])
+        row["read"] = int(n_read.get(name, 0))
+        row["kept"] = int(n_kept.get(name, 0))
+        row.update(per_reason.get(name, {}))
+        duplicates = int(n_passed.get(name, 0)) - row["kept"]
+        if duplicates:
+            row["duplicate"] = duplicates
+        files[name] = row
+    files = _aligned(files)
+    all_dropped = {str(reason): int(n) for reason, n in dropped.items()}
+    all_dropped.update(records.report.dropped)
+    report = RecordsReport(
+        source=source,
+        n_read=len(facts),
+        n_kept=len(data),
+        dropped=all_dropped,
+        n_patients=records.report.n_patients,
+        n_concepts=records.report.n_concepts,
+        n_label_variants=records.report.n_label_variants,
+        concepts_by_kind=records.report.concepts_by_kind,
+        files=files,
+        unknown_systems=dict(unknown_systems.most_common()),
+        measurements=_status_counts(measurements),
+    )
+    return Records(
+        data.drop(columns="_file"),
+        report,
+        basket=basket,
+        extra=KEPT_COLUMNS,
+        measurements=measurements,
+    )
+
+
+def _status_counts(measurements: pd.DataFrame) -> dict[str, int]:
+    counts = measurements["status"].value_counts()
+    found = [s for s in _STATUS_ORDER if s in counts.index]
+    found += sorted(str(s) for s in counts.index if s not in _STATUS_ORDER)
+    return {status: int(counts[status]) for status in found}
+
+
+def _aligned(files: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """Every file's counts under the same keys, in reading order.
+
+    Resources by type come first (supported types, then the unsupported
+    ones), then problems met on the way, then observations read, kept and
+    dropped.
+    """
+    present = {key for row in files.values() for key in row}.union(_ISSUES[:4])
+    head = ["entries", *_TYPE_ORDER]
+    skipped = sorted(k for k in present if k.startswith("unsupported "))
+    tail = ["read", "kept"]
+    issues = [k for k in _ISSUES if k in present]
+    drops = sorted(present.difference(head, skipped, tail, issues))
+    keys = [k for k in head if k in present] + skipped + issues + tail + drops
+    return {name: {key: row.get(key, 0) for key in keys} for name, row in files.items()}
+
+
+def _one_kind(kept: pd.DataFrame) -> pd.DataFrame:
+    """One kind per concept: a tagged description's, then a condition's.
+
+    An answer to a question (``Cause of death: Concussion injury of brain``)
+    often has no semantic tag to tell its kind; the same code diagnosed as a
+    condition says what it is. (The Synthea reader decides the same way.)
+    """
+    coded = kept["system"].notna() & kept["code"].notna()
+    ident = (kept["system"] + ":" + kept["code"]).where(
+        coded, "local:" + label_key(clean_text(kept["label"]))
+    )
+    order = kept["origin"].map(
+        {"condition": 0, "medication": 1, "quantity": 2, "coded": 2, "procedure": 3}
+    )
+    ranked = pd.DataFrame(
+        {"id": ident, "kind": kept["kind"], "untagged": ~kept["tagged"], "order": order}
+    )
+    first = ranked.sort_values(["untagged", "order"], kind="stable").drop_duplicates("id")
+    return kept.assign(kind=ident.map(first.set_index("id")["kind"]).astype("string"))
