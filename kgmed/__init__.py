@@ -14,13 +14,14 @@ Examples
 
 from importlib.metadata import PackageNotFoundError, version
 
-from kgmed import datasets, knowledge, query, reasoning, schema
+from kgmed import datasets, knowledge, linking, query, reasoning, schema
 from kgmed.build import build, graph_from_rules, recorded_reasons
 from kgmed.errors import (
     ColumnNotFound,
     ConceptKindError,
     ConceptNotFound,
     EmptyRecordsError,
+    GraphError,
     GraphFileError,
     KgmedError,
     MissingValueError,
@@ -33,7 +34,14 @@ from kgmed.errors import (
 from kgmed.graph import KnowledgeGraph, load
 from kgmed.knowledge import read_columbia_kb, read_hetionet
 from kgmed.mining import mine_rules, transactions
-from kgmed.records import Records, RecordsReport, read_records
+from kgmed.records import (
+    Records,
+    RecordsReport,
+    read_fhir,
+    read_omop,
+    read_records,
+    read_synthea,
+)
 
 try:
     __version__ = version("kgmed")
@@ -45,6 +53,7 @@ __all__ = [
     "ConceptKindError",
     "ConceptNotFound",
     "EmptyRecordsError",
+    "GraphError",
     "GraphFileError",
     "KgmedError",
     "KnowledgeGraph",
@@ -61,12 +70,16 @@ __all__ = [
     "datasets",
     "graph_from_rules",
     "knowledge",
+    "linking",
     "load",
     "mine_rules",
     "query",
     "read_columbia_kb",
+    "read_fhir",
     "read_hetionet",
+    "read_omop",
     "read_records",
+    "read_synthea",
     "reasoning",
     "recorded_reasons",
     "schema",

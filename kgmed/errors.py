@@ -13,6 +13,7 @@ __all__ = [
     "ConceptKindError",
     "ConceptNotFound",
     "EmptyRecordsError",
+    "GraphError",
     "GraphFileError",
     "KgmedError",
     "MissingValueError",
@@ -92,6 +93,10 @@ class ConceptNotFound(KgmedError, _MessageKeyError):
 
 class ConceptKindError(KgmedError, ValueError):
     """A concept exists but is of the wrong kind for the question asked."""
+
+
+class GraphError(KgmedError, ValueError):
+    """The graph lacks what a question needs (diseases, a relation, counts)."""
 
 
 class GraphFileError(KgmedError, ValueError):

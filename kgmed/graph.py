@@ -16,7 +16,7 @@ from typing import Any
 import networkx as nx
 import pandas as pd
 
-from kgmed import query, reasoning
+from kgmed import linking, query, reasoning
 from kgmed._validation import check_columns
 from kgmed.errors import (
     ConceptKindError,
@@ -333,6 +333,43 @@ class KnowledgeGraph:
             self._index = _TermIndex(self.graph)
         return self._index.resolve(term, kind=kind, graph=self.graph)
 
+    def match(self, term: str, *, fuzzy: float = 0.85) -> tuple[str, str, float] | None:
+        """The concept a term names, how it matched, and how well; None if none.
+
+        Parameters
+        ----------
+        term : str
+            An id, a source id kept in ``xrefs``, a code, or a label.
+        fuzzy : float, default 0.85
+            Smallest similarity (difflib's ratio, 0 to 1) at which a
+            misspelt label still names the one concept closest to it; 1
+            turns fuzzy matching off.
+
+        Returns
+        -------
+        tuple of (str, str, float) or None
+            The concept id, how it matched (``"id"``, ``"xref"``, ``"code"``,
+            ``"label"``, ``"fuzzy"``) and the match's score (1 but for fuzzy
+            matches); None when the term names no concept, or names several.
+
+        Examples
+        --------
+        >>> import kgmed
+        >>> kg = kgmed.build(kgmed.datasets.synthetic(2000, random_state=0))
+        >>> kg.match("Dry  Cough"), kg.match("coughh")
+        (None, ('HP:0012735', 'fuzzy', 0.909))
+        >>> kg.match("J11.1"), kg.match("influenza")
+        (('ICD10CM:J11.1', 'code', 1.0), ('ICD10CM:J11.1', 'label', 1.0))
+        """
+        if self._index is None or self._index.stale(self.graph):
+            self._index = _TermIndex(self.graph)
+        return self._index.match(str(term), graph=self.graph, fuzzy=fuzzy)
+
+    def _suggest(self, term: str) -> tuple[str, ...]:
+        if self._index is None or self._index.stale(self.graph):
+            self._index = _TermIndex(self.graph)
+        return self._index.suggest(term)
+
     # -- derived views, cached while the graph is unchanged -----------------
 
     def _version(self) -> tuple[int, int, int]:
@@ -369,6 +406,14 @@ class KnowledgeGraph:
     def similar(self, concept: str, k: int = 10, **options: Any) -> pd.DataFrame:
         """Concepts with the most similar neighbours; see :func:`kgmed.reasoning.similar`."""
         return reasoning.similar(self, concept, k, **options)
+
+    def link(self, patient: Any, **options: Any) -> linking.PatientLink:
+        """Link one patient to the graph; see :func:`kgmed.linking.link`."""
+        return linking.link(self, patient, **options)
+
+    def link_many(self, records: Any, **options: Any) -> pd.DataFrame:
+        """The leading diagnoses of many patients; see :func:`kgmed.linking.link_many`."""
+        return linking.link_many(self, records, **options)
 
     def neighbors(self, concept: str, relation: str | None = None, **options: Any) -> pd.DataFrame:
         """Every related concept; see :func:`kgmed.query.neighbors`."""
@@ -825,6 +870,38 @@ class _TermIndex:
             of_kind = [c for c in candidates if graph.nodes[c].get("kind") == kind]
             candidates = of_kind or candidates
         return list(candidates)
+
+    def match(
+        self, term: str, *, graph: nx.MultiDiGraph[str], fuzzy: float
+    ) -> tuple[str, str, float] | None:
+        """The one concept a term names, how (id, xref, code, label, fuzzy) and how well."""
+        text = term.strip()
+        if text in graph or text.casefold() in self.by_id:
+            node = text if text in graph else self.by_id[text.casefold()]
+            how = "id" if node.casefold() == text.casefold() else "xref"
+            return node, how, 1.0
+        key = _fold(text)
+        by_label = self.by_key.get(key) or []
+        if len(by_label) == 1:
+            return by_label[0], "label", 1.0
+        by_code = self.by_code.get(text.casefold()) or []
+        if not by_label and len(by_code) == 1:
+            return by_code[0], "code", 1.0
+        if by_label or by_code or fuzzy >= 1.0:
+            return None
+        close = difflib.get_close_matches(key, list(self.by_key), n=1, cutoff=fuzzy)
+        if close and len(self.by_key[close[0]]) == 1:
+            score = difflib.SequenceMatcher(None, key, close[0]).ratio()
+            return self.by_key[close[0]][0], "fuzzy", round(score, 3)
+        return None
+
+    def suggest(self, term: str, n: int = 5) -> tuple[str, ...]:
+        """The labels closest to a term."""
+        key = _fold(term)
+        return tuple(
+            self.labels[k]
+            for k in difflib.get_close_matches(key, list(self.labels), n=n, cutoff=0.6)
+        )
 
     def resolve(self, term: str, *, kind: str | None, graph: nx.MultiDiGraph[str]) -> str:
         if not isinstance(term, str):

@@ -2,6 +2,17 @@
 
 from kgmed.records.core import BASKETS, COLUMNS, Records, RecordsReport
 from kgmed.records.csv import read_records
+from kgmed.records.fhir import read_fhir
+from kgmed.records.omop import read_omop
 from kgmed.records.synthea import read_synthea
 
-__all__ = ["BASKETS", "COLUMNS", "Records", "RecordsReport", "read_records", "read_synthea"]
+__all__ = [
+    "BASKETS",
+    "COLUMNS",
+    "Records",
+    "RecordsReport",
+    "read_fhir",
+    "read_omop",
+    "read_records",
+    "read_synthea",
+]

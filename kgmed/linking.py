@@ -1,0 +1,591 @@
+"""One patient linked to the knowledge: candidate diagnoses, treatments, what to ask next.
+
+For each disease of the graph, linking weighs the patient's evidence (the
+symptoms and findings present, and those known to be absent) with the
+counts on the disease's edges, one binary question per disease: does the
+patient have it or not? For a symptom ``s`` and disease ``d``::
+
+    P(s | not d) = (n_s - n_sd) / (N - n_d)                  from the counts
+    P(s | d)     = 1 - (1 - P(s | not d)) * (1 - w_ds)        with a direct weight w_ds
+                 = n_sd / n_d                                  otherwise
+
+so that, in a graph with direct relations (``build(relations="direct")``), a
+symptom counts for a disease only as much as the disease itself brings it,
+beyond what the patient's other diseases and the background explain. The
+score of ``d`` is its posterior probability, from its prevalence and the
+likelihood ratios of the evidence, each symptom taken as independent given
+``d`` (naive Bayes). The next questions are the symptoms whose answer is
+expected to tell the leading candidates apart best (expected information
+gain).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from kgmed._validation import check_fraction, check_positive_int
+from kgmed.errors import GraphError, ParameterError
+
+if TYPE_CHECKING:
+    from kgmed.graph import KnowledgeGraph
+
+__all__ = ["EVIDENCE_KINDS", "PatientLink", "link", "link_many"]
+
+#: Kinds of concept that count as evidence for a diagnosis.
+EVIDENCE_KINDS: tuple[str, ...] = ("symptom", "finding", "lab")
+
+_EPS = 1e-6
+
+
+@dataclass
+class _Model:
+    """Per (disease, evidence concept) log likelihood ratios, as dense matrices."""
+
+    diseases: pd.Index
+    evidence: pd.Index
+    prior_log_odds: npt.NDArray[np.float64]
+    present: npt.NDArray[np.float64]  # log P(s|d)/P(s|not d), diseases x evidence
+    absent: npt.NDArray[np.float64]  # log P(not s|d)/P(not s|not d)
+    p_given: npt.NDArray[np.float64]  # P(s | d), NaN where no edge
+    edge: npt.NDArray[np.bool_]
+    base: npt.NDArray[np.float64]  # P(s) over all patients
+
+
+def _model(kg: KnowledgeGraph) -> _Model:
+    cached = kg._cached(("link",))
+    if cached is not None:
+        return cached
+    edges = kg.edges("has_symptom")
+    nodes = kg.nodes()
+    total = kg.params.get("n_patients")
+    diseases = nodes.loc[nodes["kind"] == "disease"]
+    if total is None or diseases.empty or edges.empty:
+        raise GraphError(
+            "linking needs a graph mined from records, with diseases and has_symptom "
+            "edges that carry patient counts; this graph has "
+            f"{len(diseases)} diseases and {len(edges)} has_symptom edges"
+        )
+    mined = edges[edges["n_both"].notna() & edges["n_source"].notna()]
+    n_total = float(kg.params.get("n_baskets") or total)
+    disease_ids = pd.Index(diseases["id"].astype(str))
+    evidence_ids = pd.Index(sorted(set(mined["target"].astype(str))))
+    shape = (len(disease_ids), len(evidence_ids))
+    p_given = np.full(shape, np.nan)
+    p_not = np.full(shape, np.nan)
+    rows = disease_ids.get_indexer(mined["source"].astype(str))
+    cols = evidence_ids.get_indexer(mined["target"].astype(str))
+    n_d = mined["n_source"].to_numpy(dtype=float)
+    n_s = mined["n_target"].to_numpy(dtype=float)
+    n_sd = mined["n_both"].to_numpy(dtype=float)
+    background = np.clip((n_s - n_sd) / np.maximum(n_total - n_d, 1.0), _EPS, 1 - _EPS)
+    weight = mined["direct_weight"].to_numpy(dtype=float)
+    with_disease = np.where(
+        np.isnan(weight), n_sd / n_d, 1.0 - (1.0 - background) * (1.0 - np.nan_to_num(weight))
+    )
+    with_disease = np.clip(with_disease, _EPS, 1 - _EPS)
+    keep = rows >= 0
+    p_given[rows[keep], cols[keep]] = with_disease[keep]
+    p_not[rows[keep], cols[keep]] = background[keep]
+    edge = ~np.isnan(p_given)
+    present = np.where(edge, np.log(p_given) - np.log(p_not), 0.0)
+    absent = np.where(edge, np.log1p(-p_given) - np.log1p(-p_not), 0.0)
+    counts = nodes.set_index("id")["n_patients"].astype("Float64")
+    base = counts.reindex(evidence_ids).to_numpy(dtype=float, na_value=np.nan) / total
+    prevalence = diseases["n_patients"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    prevalence = np.clip(np.nan_to_num(prevalence / total, nan=_EPS), _EPS, 1 - _EPS)
+    model = _Model(
+        diseases=disease_ids,
+        evidence=evidence_ids,
+        prior_log_odds=np.log(prevalence) - np.log1p(-prevalence),
+        present=present,
+        absent=absent,
+        p_given=p_given,
+        edge=edge,
+        base=np.clip(np.nan_to_num(base, nan=_EPS), _EPS, 1 - _EPS),
+    )
+    kg._cache_put(("link",), model)
+    return model
+
+
+@dataclass
+class PatientLink:
+    """What the graph says about one patient.
+
+    Attributes
+    ----------
+    matched : pandas.DataFrame
+        One row per term that named a concept: ``term``, ``id``, ``label``,
+        ``kind``, ``how`` (``id``, ``xref``, ``code``, ``label``, ``fuzzy``),
+        ``score`` (1 but for fuzzy matches) and ``role`` (``present``,
+        ``absent``, ``diagnosis`` for a known disease, ``treatment`` for one
+        the patient takes).
+    unmatched : pandas.DataFrame
+        ``term`` and ``suggestions`` (closest labels) for terms that named no
+        concept.
+    diagnoses : pandas.DataFrame
+        Candidate diseases, most probable first: ``id``, ``label``,
+        ``score`` (posterior probability), ``prior``, ``n_patients``,
+        ``supporting`` and ``against`` (the evidence for and against, as
+        lists of ``(label, log likelihood ratio)``, strongest first).
+    treatments : pandas.DataFrame
+        Treatments recorded with the leading diagnoses: ``diagnosis``,
+        ``id``, ``label``, ``p_treatment_given_disease``, ``n_patients``,
+        ``direct`` and ``source``; treatments the patient takes are left out.
+    next_questions : pandas.DataFrame
+        Symptoms not yet asked about: ``id``, ``label``,
+        ``information_gain`` (bits expected from the answer), ``p_yes``
+        (chance the answer is yes); most informative first.
+    """
+
+    matched: pd.DataFrame
+    unmatched: pd.DataFrame
+    diagnoses: pd.DataFrame
+    treatments: pd.DataFrame
+    next_questions: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    def explain(self, *, top: int = 3) -> str:
+        """A short report in plain words, with the counts behind it.
+
+        Parameters
+        ----------
+        top : int, default 3
+            Diagnoses described.
+
+        Examples
+        --------
+        >>> import kgmed
+        >>> kg = kgmed.build(kgmed.datasets.synthetic(5000, random_state=0), relations="direct")
+        >>> print(kg.link(["fever", "cough", "muscle pain"]).explain(top=1))  # doctest: +ELLIPSIS
+        Matched: fever, cough, muscle pain.
+        Most likely:
+          1. influenza (probability 0.9...)
+             for: muscle pain, fever, cough
+        ...
+        """
+        lines: list[str] = []
+        if len(self.matched):
+            lines.append("Matched: " + ", ".join(_matched_words(self.matched)) + ".")
+        for term, suggestions in self.unmatched.itertuples(index=False):
+            hint = f" (did you mean {', '.join(suggestions)}?)" if suggestions else ""
+            lines.append(f"Not found: {term!r}{hint}.")
+        if self.diagnoses.empty:
+            lines.append("No candidate diagnosis: no symptom or finding named a concept.")
+        else:
+            lines.append("Most likely:")
+            for rank, row in enumerate(self.diagnoses.head(top).itertuples(index=False), 1):
+                lines.append(f"  {rank}. {row.label} (probability {row.score:.2f})")
+                if row.supporting:
+                    lines.append("     for: " + ", ".join(label for label, _ in row.supporting))
+                if row.against:
+                    lines.append("     against: " + ", ".join(label for label, _ in row.against))
+        for diagnosis, group in self.treatments.groupby("diagnosis", sort=False):
+            named = ", ".join(
+                f"{row.label} ({row.p_treatment_given_disease:.0%} of {row.n_patients:,} patients)"
+                if not pd.isna(row.n_patients)
+                else f"{row.label} ({row.source})"
+                for row in group.head(3).itertuples(index=False)
+            )
+            lines.append(f"Recorded treatments for {diagnosis}: {named}.")
+        if len(self.next_questions):
+            asks = ", ".join(self.next_questions["label"].head(3))
+            lines.append(f"Ask next: {asks}.")
+        lines += self.notes
+        lines.append(
+            "This is what the records of many patients show, not a diagnosis; a clinician decides."
+        )
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The link as plain data, ready for ``json.dumps``."""
+
+        def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+            clean = frame.astype(object).where(frame.notna(), None)
+            return [{k: _plain(v) for k, v in row.items()} for row in clean.to_dict("records")]
+
+        return {
+            "matched": records(self.matched),
+            "unmatched": records(self.unmatched),
+            "diagnoses": records(self.diagnoses),
+            "treatments": records(self.treatments),
+            "next_questions": records(self.next_questions),
+            "notes": list(self.notes),
+        }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def _matched_words(matched: pd.DataFrame) -> list[str]:
+    words = []
+    for row in matched.itertuples(index=False):
+        text = str(row.label)
+        if row.how == "fuzzy":
+            text = f"{row.label} (for {row.term!r})"
+        if row.role == "absent":
+            text = f"no {text}"
+        words.append(text)
+    return words
+
+
+def _terms(patient: Any) -> tuple[list[tuple[str, str]], bool]:
+    """(term, role) pairs from a list, a dict or a patient's record rows."""
+    if isinstance(patient, str):
+        return [(patient, "present")], False
+    if isinstance(patient, pd.DataFrame):
+        column = "concept_id" if "concept_id" in patient.columns else "concept"
+        if column not in patient.columns:
+            raise ParameterError(
+                "a patient's rows need a 'concept_id' (Records.data) or 'concept' column"
+            )
+        return [(str(t), "present") for t in patient[column].dropna().unique()], True
+    if isinstance(patient, Mapping):
+        allowed = {"present", "symptoms", "findings", "absent", "diagnoses", "treatments"}
+        unknown = sorted(set(patient) - allowed)
+        if unknown:
+            raise ParameterError(f"patient keys {unknown} are not read; keys are {sorted(allowed)}")
+        role_of = {
+            "present": "present",
+            "symptoms": "present",
+            "findings": "present",
+            "absent": "absent",
+            "diagnoses": "diagnosis",
+            "treatments": "treatment",
+        }
+        pairs = []
+        for key, role in role_of.items():
+            values = patient.get(key) or []
+            if isinstance(values, str):
+                values = [values]
+            pairs += [(str(t), role) for t in values]
+        return pairs, False
+    if isinstance(patient, Iterable):
+        return [(str(t), "present") for t in patient if not _missing(t)], False
+    raise ParameterError(
+        f"a patient is a list of terms, a dict or a DataFrame of rows, got {type(patient).__name__}"
+    )
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def link(
+    kg: KnowledgeGraph,
+    patient: Any,
+    *,
+    top: int = 10,
+    closed_world: bool | None = None,
+    fuzzy: float = 0.85,
+    n_treatments: int = 5,
+    n_questions: int = 5,
+) -> PatientLink:
+    """Link one patient to the graph: candidate diagnoses, treatments, next questions.
+
+    Parameters
+    ----------
+    kg : KnowledgeGraph
+        A graph mined from records (``build(relations="direct")`` gives the
+        sharpest scores).
+    patient : list of str, dict or pandas.DataFrame
+        The terms present (``["fever", "dry cough"]``); or a dict with keys
+        ``present`` (or ``symptoms``, ``findings``), ``absent``,
+        ``diagnoses`` (known ones) and ``treatments`` (taken); or one
+        patient's rows of :attr:`Records.data`.
+    top : int, default 10
+        Diagnoses returned.
+    closed_world : bool, optional
+        Take every symptom not named as absent. By default True for record
+        rows (a record lists what the patient has) and False for terms.
+    fuzzy : float, default 0.85
+        Smallest similarity at which a misspelt term still matches; 1 turns
+        fuzzy matching off.
+    n_treatments, n_questions : int, default 5
+        Treatments per leading diagnosis, and questions, returned.
+
+    Returns
+    -------
+    PatientLink
+
+    Raises
+    ------
+    GraphError
+        If the graph has no diseases or no ``has_symptom`` edges with counts.
+    ParameterError
+        If ``patient`` or an option is not of a kind read.
+
+    See Also
+    --------
+    link_many : Many patients at once.
+
+    Examples
+    --------
+    >>> import kgmed
+    >>> kg = kgmed.build(kgmed.datasets.synthetic(5000, random_state=0), relations="direct")
+    >>> result = kg.link(["fever", "cough", "loss of smell", "headachee"])
+    >>> result.diagnoses[["label", "score"]].head(2)
+          label     score
+    0  covid-19  0.99...
+    1  ...
+    >>> result.matched[["term", "label", "how"]].iloc[-1].tolist()
+    ['headachee', 'headache', 'fuzzy']
+    """
+    top = check_positive_int("top", top)
+    n_treatments = check_positive_int("n_treatments", n_treatments)
+    n_questions = check_positive_int("n_questions", n_questions)
+    fuzzy = check_fraction("fuzzy", fuzzy)
+    pairs, from_records = _terms(patient)
+    closed_world = from_records if closed_world is None else bool(closed_world)
+    model = _model(kg)
+
+    matched_rows, unmatched_rows = [], []
+    for term, role in pairs:
+        found = kg.match(term, fuzzy=fuzzy)
+        if found is None:
+            unmatched_rows.append({"term": term, "suggestions": list(kg._suggest(term))})
+            continue
+        concept, how, score = found
+        attrs = kg.graph.nodes[concept]
+        kind = attrs.get("kind")
+        if role == "present" and kind == "disease":
+            role = "diagnosis"
+        elif role == "present" and kind == "treatment":
+            role = "treatment"
+        matched_rows.append(
+            {
+                "term": term,
+                "id": concept,
+                "label": attrs.get("label", concept),
+                "kind": kind,
+                "how": how,
+                "score": score,
+                "role": role,
+            }
+        )
+    matched = pd.DataFrame(
+        matched_rows, columns=["term", "id", "label", "kind", "how", "score", "role"]
+    ).drop_duplicates(["id", "role"])
+    unmatched = pd.DataFrame(unmatched_rows, columns=["term", "suggestions"])
+
+    present_ids = set(matched.loc[matched["role"] == "present", "id"])
+    absent_ids = set(matched.loc[matched["role"] == "absent", "id"])
+    known = set(matched.loc[matched["role"] == "diagnosis", "id"])
+    taking = set(matched.loc[matched["role"] == "treatment", "id"])
+    present = model.evidence.isin(list(present_ids)).astype(float)
+    absent = model.evidence.isin(list(absent_ids)).astype(float)
+    if closed_world:
+        absent = 1.0 - present
+    notes = []
+    outside = sorted(present_ids.union(absent_ids).difference(model.evidence))
+    if outside:
+        labels = [str(kg.graph.nodes[c].get("label", c)) for c in outside]
+        notes.append(f"No disease in the graph has {', '.join(labels)} as a symptom.")
+
+    diagnoses = _diagnoses(kg, model, present, absent, known, top)
+    treatments = _treatments(kg, diagnoses, taking, n_treatments)
+    questions = _questions(kg, model, diagnoses, present + absent, n_questions)
+    return PatientLink(matched, unmatched, diagnoses, treatments, questions, notes)
+
+
+def _scores(
+    model: _Model, present: npt.NDArray[np.float64], absent: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """Posterior log odds of each disease, for one patient (vectors) or many (matrices)."""
+    return model.prior_log_odds + present @ model.present.T + absent @ model.absent.T
+
+
+def _diagnoses(
+    kg: KnowledgeGraph,
+    model: _Model,
+    present: npt.NDArray[np.float64],
+    absent: npt.NDArray[np.float64],
+    known: set[str],
+    top: int,
+) -> pd.DataFrame:
+    columns = ["id", "label", "score", "prior", "n_patients", "supporting", "against"]
+    if not present.any():
+        return pd.DataFrame(columns=columns)
+    log_odds = _scores(model, present, absent)
+    order = [i for i in np.argsort(-log_odds, kind="stable") if model.diseases[i] not in known]
+    rows = []
+    for i in order[:top]:
+        concept = model.diseases[i]
+        support = model.present[i] * present
+        against = model.absent[i] * absent
+        rows.append(
+            {
+                "id": concept,
+                "label": kg.graph.nodes[concept].get("label", concept),
+                "score": float(1.0 / (1.0 + math.exp(-log_odds[i]))),
+                "prior": float(1.0 / (1.0 + math.exp(-model.prior_log_odds[i]))),
+                "n_patients": kg.graph.nodes[concept].get("n_patients"),
+                "supporting": _strongest(kg, model, support, positive=True),
+                "against": _strongest(kg, model, against, positive=False),
+            }
+        )
+    table = pd.DataFrame(rows, columns=columns)
+    table["n_patients"] = table["n_patients"].astype("Int64")
+    return table
+
+
+def _strongest(
+    kg: KnowledgeGraph, model: _Model, contributions: npt.NDArray[np.float64], *, positive: bool
+) -> list[tuple[str, float]]:
+    picked = np.nonzero(contributions > 0.05 if positive else contributions < -0.05)[0]
+    picked = picked[np.argsort(-np.abs(contributions[picked]), kind="stable")][:5]
+    return [
+        (
+            str(kg.graph.nodes[model.evidence[int(j)]].get("label")),
+            round(float(contributions[j]), 3),
+        )
+        for j in picked
+    ]
+
+
+def _treatments(
+    kg: KnowledgeGraph, diagnoses: pd.DataFrame, taking: set[str], n: int
+) -> pd.DataFrame:
+    columns = [
+        "diagnosis",
+        "id",
+        "label",
+        "p_treatment_given_disease",
+        "n_patients",
+        "direct",
+        "source",
+    ]
+    tables = []
+    for concept, label in diagnoses[["id", "label"]].head(3).itertuples(index=False):
+        found = kg.treatments_for(concept)
+        found = found[~found["id"].isin(list(taking))].head(n)
+        if "direct" not in found.columns:
+            found = found.assign(direct=pd.NA)
+        tables.append(found.assign(diagnosis=label))
+    if not tables:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(tables, ignore_index=True).reindex(columns=columns)
+
+
+def _questions(
+    kg: KnowledgeGraph,
+    model: _Model,
+    diagnoses: pd.DataFrame,
+    asked: npt.NDArray[np.float64],
+    n: int,
+) -> pd.DataFrame:
+    """Unasked symptoms by expected information gain over the leading candidates."""
+    columns = ["id", "label", "information_gain", "p_yes"]
+    candidates = model.diseases.get_indexer(diagnoses["id"].head(5))
+    if len(candidates) < 2:
+        return pd.DataFrame(columns=columns)
+    weights = diagnoses["score"].head(5).to_numpy(dtype=float)
+    belief = weights / weights.sum()
+    # P(symptom | candidate): the edge's conditional, else the symptom's background.
+    p = model.p_given[candidates]
+    p = np.clip(np.where(np.isnan(p), model.base, p), _EPS, 1 - _EPS)
+    p_yes = belief @ p
+    after_yes = belief[:, None] * p / p_yes
+    after_no = belief[:, None] * (1 - p) / (1 - p_yes)
+    gain = _entropy(belief[:, None]) - (
+        p_yes * _entropy(after_yes) + (1 - p_yes) * _entropy(after_no)
+    )
+    gain = np.where(asked > 0, -np.inf, gain)
+    order = [
+        int(j)
+        for j in np.argsort(-gain, kind="stable")[:n]
+        if np.isfinite(gain[j]) and gain[j] > 1e-6
+    ]
+    return pd.DataFrame(
+        {
+            "id": [model.evidence[j] for j in order],
+            "label": [kg.graph.nodes[model.evidence[j]].get("label") for j in order],
+            "information_gain": [float(gain[j]) for j in order],
+            "p_yes": [float(p_yes[j]) for j in order],
+        },
+        columns=columns,
+    )
+
+
+def _entropy(distribution: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    safe = np.clip(distribution, 1e-300, 1.0)
+    return np.asarray(-(distribution * np.log2(safe)).sum(axis=0), dtype=float)
+
+
+def link_many(
+    kg: KnowledgeGraph,
+    records: Any,
+    *,
+    top: int = 3,
+    closed_world: bool = True,
+) -> pd.DataFrame:
+    """The leading diagnoses of many patients at once.
+
+    Parameters
+    ----------
+    kg : KnowledgeGraph
+    records : Records or pandas.DataFrame
+        Patients' observations: :class:`Records`, or a table with
+        ``patient_id`` and ``concept_id`` columns. Only concepts that are
+        evidence (symptoms, findings) count; diagnoses and treatments in the
+        records are ignored.
+    top : int, default 3
+        Diagnoses per patient.
+    closed_world : bool, default True
+        Take every symptom a patient's records do not name as absent.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``patient_id``, ``rank`` (1 is the most probable), ``id``,
+        ``label``, ``score``; patients with no evidence get no rows.
+
+    Examples
+    --------
+    >>> import kgmed
+    >>> records = kgmed.datasets.synthetic(5000, random_state=0)
+    >>> kg = kgmed.build(records, relations="direct")
+    >>> ranked = kgmed.linking.link_many(kg, records, top=1)
+    >>> ranked.columns.tolist()
+    ['patient_id', 'rank', 'id', 'label', 'score']
+    """
+    from kgmed.records import Records
+
+    top = check_positive_int("top", top)
+    data = records.data if isinstance(records, Records) else records
+    if not isinstance(data, pd.DataFrame) or not {"patient_id", "concept_id"} <= set(data.columns):
+        raise ParameterError("link_many needs Records or a table with patient_id and concept_id")
+    model = _model(kg)
+    rows = data.loc[data["concept_id"].isin(model.evidence), ["patient_id", "concept_id"]]
+    patients, row_of = np.unique(rows["patient_id"].astype(str).to_numpy(), return_inverse=True)
+    present = np.zeros((len(patients), len(model.evidence)))
+    present[row_of, model.evidence.get_indexer(rows["concept_id"])] = 1.0
+    absent = 1.0 - present if closed_world else np.zeros_like(present)
+    log_odds = _scores(model, present, absent)
+    k = min(top, len(model.diseases))
+    best = np.argsort(-log_odds, axis=1, kind="stable")[:, :k]
+    labels = np.array([kg.graph.nodes[d].get("label", d) for d in model.diseases], dtype=object)
+    picked = np.take_along_axis(log_odds, best, axis=1)
+    return pd.DataFrame(
+        {
+            "patient_id": np.repeat(patients, k),
+            "rank": np.tile(np.arange(1, k + 1), len(patients)),
+            "id": np.asarray(model.diseases)[best].ravel(),
+            "label": labels[best].ravel(),
+            "score": (1.0 / (1.0 + np.exp(-picked))).ravel(),
+        }
+    )

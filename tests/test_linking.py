@@ -1,0 +1,210 @@
+"""Linking one patient (and many) to the graph."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import kgmed
+from kgmed.linking import PatientLink
+
+
+@pytest.fixture(scope="module")
+def records() -> kgmed.Records:
+    return kgmed.datasets.synthetic(8000, random_state=3)
+
+
+@pytest.fixture(scope="module")
+def graph(records: kgmed.Records) -> kgmed.KnowledgeGraph:
+    return kgmed.build(records, relations="direct")
+
+
+def test_a_flu_like_patient(graph: kgmed.KnowledgeGraph) -> None:
+    result = graph.link(["fever", "cough", "muscle pain"])
+    assert isinstance(result, PatientLink)
+    top = result.diagnoses.iloc[0]
+    assert top["label"] == "influenza"
+    assert 0.5 < top["score"] <= 1
+    assert result.diagnoses["score"].is_monotonic_decreasing
+    assert result.diagnoses["score"].between(0, 1).all()
+    assert {label for label, _ in top["supporting"]} == {"fever", "cough", "muscle pain"}
+    assert result.diagnoses.columns.tolist() == [
+        "id",
+        "label",
+        "score",
+        "prior",
+        "n_patients",
+        "supporting",
+        "against",
+    ]
+
+
+def test_scores_are_naive_bayes_posteriors_from_the_edges(graph: kgmed.KnowledgeGraph) -> None:
+    """Recompute influenza's score by hand from its edges' counts and weights."""
+    result = graph.link(["fever", "muscle pain"])
+    flu = graph.resolve("influenza")
+    edges = graph.edges("has_symptom").set_index(["source", "target"])
+    n_total = graph.params["n_patients"]
+    n_flu = graph.graph.nodes[flu]["n_patients"]
+    log_odds = np.log(n_flu / n_total) - np.log1p(-n_flu / n_total)
+    for symptom in ("fever", "muscle pain"):
+        edge = edges.loc[(flu, graph.resolve(symptom))]
+        background = (edge["n_target"] - edge["n_both"]) / (n_total - edge["n_source"])
+        with_flu = 1 - (1 - background) * (1 - edge["direct_weight"])
+        log_odds += np.log(with_flu / background)
+    expected = 1 / (1 + np.exp(-log_odds))
+    score = result.diagnoses.set_index("id").loc[flu, "score"]
+    assert score == pytest.approx(expected)
+
+
+def test_absent_symptoms_count_against(graph: kgmed.KnowledgeGraph) -> None:
+    present = graph.link(["fever", "cough"]).diagnoses.set_index("label")["score"]
+    without = graph.link({"present": ["fever", "cough"], "absent": ["loss of smell"]})
+    scores = without.diagnoses.set_index("label")["score"]
+    assert scores["covid-19"] < present["covid-19"]
+    against = without.diagnoses.set_index("label").loc["covid-19", "against"]
+    assert against[0][0] == "loss of smell"
+    assert against[0][1] < 0
+
+
+def test_terms_are_matched_and_reported(graph: kgmed.KnowledgeGraph) -> None:
+    result = graph.link(["HP:0001945", "J11.1", "Muscle_Pain", "coughh", "zzzz", "oseltamivir"])
+    how = result.matched.set_index("term")["how"].to_dict()
+    assert how == {
+        "HP:0001945": "id",
+        "J11.1": "code",
+        "Muscle_Pain": "label",
+        "coughh": "fuzzy",
+        "oseltamivir": "label",
+    }
+    roles = result.matched.set_index("term")["role"].to_dict()
+    assert roles["J11.1"] == "diagnosis"
+    assert roles["oseltamivir"] == "treatment"
+    assert result.unmatched["term"].tolist() == ["zzzz"]
+    # A known diagnosis is not offered again, and a drug taken is not suggested.
+    assert "influenza" not in set(result.diagnoses["label"])
+    assert "oseltamivir" not in set(result.treatments["label"])
+
+
+def test_fuzzy_matching_can_be_turned_off(graph: kgmed.KnowledgeGraph) -> None:
+    result = graph.link(["coughh"], fuzzy=1.0)
+    assert result.matched.empty
+    assert result.unmatched.loc[0, "suggestions"][0] == "cough"
+
+
+def test_treatments_come_from_the_leading_diagnoses(graph: kgmed.KnowledgeGraph) -> None:
+    result = graph.link(["wheezing", "shortness of breath"])
+    leading = result.diagnoses["label"].head(3).tolist()
+    assert set(result.treatments["diagnosis"]) <= set(leading)
+    first = result.treatments[result.treatments["diagnosis"] == leading[0]]
+    assert first.iloc[0]["label"] == "albuterol"
+
+
+def test_next_questions_separate_the_candidates(graph: kgmed.KnowledgeGraph) -> None:
+    result = graph.link(["fever", "cough"])
+    questions = result.next_questions
+    assert len(questions) > 0
+    assert questions["information_gain"].is_monotonic_decreasing
+    assert (questions["information_gain"] > 0).all()
+    assert not set(questions["label"]) & {"fever", "cough"}
+    # The best question's answer moves the leading candidates a long way.
+    first = questions.iloc[0]["label"]
+    leader = result.diagnoses["label"].iloc[0]
+    if_yes = graph.link(["fever", "cough", first]).diagnoses.set_index("label")["score"]
+    if_no = graph.link({"present": ["fever", "cough"], "absent": [first]}).diagnoses
+    assert if_yes[leader] - if_no.set_index("label")["score"][leader] > 0.3
+    # A symptom that no leading candidate brings tells nothing.
+    assert "polyuria" not in set(questions["label"])
+
+
+def test_a_patients_rows_are_read_closed_world(
+    graph: kgmed.KnowledgeGraph, records: kgmed.Records
+) -> None:
+    data = records.data
+    rows = data[data["patient_id"] == data["patient_id"].iloc[0]]
+    result = graph.link(rows)
+    symptoms = rows[rows["kind"] == "symptom"]
+    if len(symptoms):
+        assert set(result.matched.loc[result.matched["role"] == "present", "id"]) == set(
+            symptoms["concept_id"]
+        )
+    open_world = graph.link(rows, closed_world=False)
+    assert not result.diagnoses.equals(open_world.diagnoses) or symptoms.empty
+
+
+def test_link_many_agrees_with_link(graph: kgmed.KnowledgeGraph, records: kgmed.Records) -> None:
+    data = records.data
+    sample = data[data["patient_id"].isin(data["patient_id"].unique()[:40])]
+    many = graph.link_many(sample, top=2)
+    assert many.columns.tolist() == ["patient_id", "rank", "id", "label", "score"]
+    for patient, group in many.groupby("patient_id"):
+        rows = sample[sample["patient_id"] == patient]
+        symptoms = rows[rows["kind"] == "symptom"]
+        one = graph.link(symptoms[["concept_id"]], top=10, closed_world=True)
+        # link leaves known diagnoses out; link_many ranks every disease.
+        expected = one.diagnoses.set_index("id")["score"]
+        for concept, score in zip(group["id"], group["score"], strict=True):
+            if concept in expected.index:
+                assert score == pytest.approx(expected[concept])
+
+
+def test_link_many_is_accurate_on_held_out_patients() -> None:
+    train = kgmed.datasets.synthetic(20000, random_state=1)
+    test = kgmed.datasets.synthetic(2000, random_state=2)
+    kg = kgmed.build(train, relations="direct")
+    ranked = kg.link_many(test, top=3)
+    truth = test.data[test.data["kind"] == "disease"].groupby("patient_id")["concept_id"].agg(set)
+    ranked = ranked[ranked["patient_id"].isin(truth.index)]
+    top1 = ranked[ranked["rank"] == 1].set_index("patient_id")["id"]
+    hits = [top1[p] in truth[p] for p in top1.index]
+    assert np.mean(hits) > 0.6
+
+
+def test_an_empty_patient_gets_an_empty_result(graph: kgmed.KnowledgeGraph) -> None:
+    result = graph.link([])
+    assert result.matched.empty
+    assert result.diagnoses.empty
+    assert result.treatments.empty
+    assert result.next_questions.empty
+    assert "No candidate diagnosis" in result.explain()
+    assert json.loads(json.dumps(result.to_dict()))["diagnoses"] == []
+
+
+def test_explain_and_to_dict(graph: kgmed.KnowledgeGraph) -> None:
+    result = graph.link(["fever", "cough", "muscle pain", "qqqq"])
+    text = result.explain()
+    assert "1. influenza" in text
+    assert "Not found: 'qqqq'" in text
+    assert "not a diagnosis" in text
+    document = json.loads(json.dumps(result.to_dict()))
+    assert document["diagnoses"][0]["label"] == "influenza"
+    assert document["unmatched"][0]["term"] == "qqqq"
+
+
+def test_a_graph_without_symptom_relations_says_so() -> None:
+    frame = pd.DataFrame(
+        {
+            "patient_id": [f"p{i}" for i in range(30)] * 2,
+            "concept": ["asthma"] * 30 + ["albuterol"] * 30,
+            "kind": ["disease"] * 30 + ["treatment"] * 30,
+        }
+    )
+    kg = kgmed.build(frame)
+    with pytest.raises(kgmed.GraphError, match="has_symptom"):
+        kg.link(["wheezing"])
+
+
+@pytest.mark.parametrize(
+    ("patient", "message"),
+    [
+        (42, "a patient is a list"),
+        ({"smells": ["x"]}, "keys"),
+        (pd.DataFrame({"x": [1]}), "concept"),
+    ],
+)
+def test_bad_patients(graph: kgmed.KnowledgeGraph, patient: object, message: str) -> None:
+    with pytest.raises(kgmed.ParameterError, match=message):
+        graph.link(patient)
