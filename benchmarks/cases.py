@@ -10,14 +10,22 @@ rules.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import json
+import re
+import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import pandas as pd
 from mlxtend.frequent_patterns import association_rules, fpgrowth
 from mlxtend.preprocessing import TransactionEncoder
 
 import kgmed
+from kgmed.records.fhir import read_fhir
+from kgmed.records.omop import read_omop
 from kgmed.records.synthea import read_synthea
 
 # One setting for every case and both tools, so that a difference in time is
@@ -115,15 +123,87 @@ CASES: dict[str, Callable[..., object]] = {
 
 # -- readers: an export folder -> Records (timed whole) ------------------------------
 
+ROOT = Path(__file__).resolve().parents[1]
 
-def kgmed_read_synthea(folder: Path) -> kgmed.Records:
-    """Read a Synthea CSV export with the defaults a user gets: every table it has."""
-    return read_synthea(folder)
+#: How many times the FHIR bundles are repeated, with new ids, in the bulk export.
+FHIR_COPIES = 20
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-#: The timed reader functions by case name; each takes the export's folder.
-READERS: dict[str, Callable[[Path], kgmed.Records]] = {
-    "read_synthea": kgmed_read_synthea,
+def fhir_bulk_export(bundles: Path, folder: Path, *, copies: int = FHIR_COPIES) -> Path:
+    """The bundles of ``bundles`` as an NDJSON bulk export, ``copies`` times over (untimed input).
+
+    One ``<Type>.ndjson`` file per resource type, references made relative
+    (``Patient/<id>``), as a server's ``$export`` writes them; each copy
+    gives every id (Synthea's are UUIDs) a suffix of its own, so that the
+    copies are other patients, visits and resources, not duplicates.
+    """
+    lines: dict[str, list[str]] = {}
+    for path in sorted(bundles.glob("*.json")):
+        bundle = json.loads(path.read_text(encoding="utf-8"))
+        relative = {
+            f'"{entry["fullUrl"]}"': f'"{entry["resource"]["resourceType"]}/{entry["resource"]["id"]}"'
+            for entry in bundle["entry"]
+            if "fullUrl" in entry
+        }
+        full_urls = re.compile("|".join(map(re.escape, relative)))
+        for entry in bundle["entry"]:
+            text = json.dumps(entry["resource"], separators=(",", ":"))
+            text = full_urls.sub(lambda m, names=relative: names[m.group(0)], text)
+            lines.setdefault(entry["resource"]["resourceType"], []).append(text)
+    for rtype, texts in lines.items():
+        block = "\n".join(texts)
+        with (folder / f"{rtype}.ndjson").open("w", encoding="utf-8") as handle:
+            for copy in range(copies):
+                handle.write(_UUID.sub(lambda m, c=copy: f"{m.group(0)}-{c}", block) + "\n")
+    return folder
+
+
+def _test_module(relative: str) -> ModuleType:
+    """A module of the test suite, loaded from its file."""
+    path = ROOT / relative
+    name = f"_benchmark_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def omop_tables(synthea: Path, folder: Path) -> Path:
+    """A Synthea CSV export as the OMOP CDM tables ETL-Synthea makes, in CSV files (untimed input).
+
+    The conversion is the tests' (``omop_from_synthea`` in
+    ``tests/records/test_omop.py``), which they check ``read_omop`` against,
+    so the benchmark reads what the tests read; importing it needs pytest.
+    """
+    etl = _test_module("tests/records/test_omop.py")
+    for name, table in etl.omop_from_synthea(synthea).items():
+        table.to_csv(folder / f"{name}.csv", index=False)
+    return folder
+
+
+@dataclass(frozen=True)
+class ReaderCase:
+    """A reader, timed on an input made (untimed) from a shared-data folder.
+
+    ``prepare(shared folder, scratch folder)`` returns the folder to read;
+    without it the shared folder is read as it is.
+    """
+
+    read: Callable[[Path], kgmed.Records]
+    prepare: Callable[[Path, Path], Path] | None = None
+
+
+#: The timed readers by case name; each reads with the defaults a user gets.
+READERS: dict[str, ReaderCase] = {
+    "read_synthea": ReaderCase(read_synthea),
+    "read_fhir": ReaderCase(read_fhir),
+    "read_fhir_ndjson": ReaderCase(read_fhir, prepare=fhir_bulk_export),
+    "read_omop": ReaderCase(read_omop, prepare=omop_tables),
 }
 
 

@@ -6,8 +6,10 @@ From the repository root::
     python benchmarks/run.py --quick          # smoke run: 2,000 patients and mushroom, one repeat
     python benchmarks/run.py --sizes 10000 100000 --write   # also write benchmarks/RESULTS.md
 
-The readers (``read_synthea`` on the 543-patient export) are timed the same
-way, reading the export folder into Records; they have no mlxtend side.
+The readers (``read_synthea`` on the 543-patient export, ``read_fhir`` on
+the six FHIR bundles and on a bulk export made by repeating them,
+``read_omop`` on the 111-patient export converted to OMOP tables) are timed
+the same way, reading a folder into Records; they have no mlxtend side.
 
 Every (case, data set) pair runs in a fresh interpreter,
 ``python benchmarks/run.py --worker CASE DATASET N``, which prepares its input
@@ -36,6 +38,7 @@ import shlex
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from datetime import datetime, timezone
@@ -63,8 +66,14 @@ DEFAULT_REPEATS = 3
 FIMI_SPARSE = {"retail": True, "mushroom": False}
 QUICK_FIMI = ("mushroom",)
 
-#: Reader cases: the shared-data folder each reads, and how the table names it.
-READERS = {"read_synthea": ("synthea_csv_543_partial", "543 patients")}
+#: Reader cases: the shared-data folder each reads (or makes its input from,
+#: untimed), and how the table names it.
+READERS = {
+    "read_synthea": ("synthea_csv_543_partial", "543 patients"),
+    "read_fhir": ("synthea_csv_59_ca/fhir_r4", "6 bundles"),
+    "read_fhir_ndjson": ("synthea_csv_59_ca/fhir_r4", "bundles x 20 as NDJSON"),
+    "read_omop": ("synthea_csv_111_unmc", "111 patients as OMOP CSV"),
+}
 
 VERSIONS = ("kgmed", "numpy", "pandas", "scipy", "mlxtend", "networkx")
 
@@ -188,14 +197,25 @@ def worker(case: str, dataset: str, n_patients: int, repeats: int) -> Result:
 def reader_worker(case: str, dataset: str, repeats: int) -> Result:
     """Time reading an export folder into Records, and measure its memory.
 
-    Nothing is prepared: the folder is the input. The first repeat may read
-    the files from disk and the others from the system's file cache; the
-    median is reported.
+    The folder is the input: the shared-data folder itself, or one the case
+    makes from it first, untimed (a bulk export, OMOP tables) in a scratch
+    folder removed afterwards. The first repeat may read the files from disk
+    and the others from the system's file cache; the median is reported.
     """
     import cases
 
-    run = cases.READERS[case]
+    with tempfile.TemporaryDirectory(prefix="kgmed-bench-") as scratch:
+        return _time_reader(case, dataset, repeats, cases.READERS[case], Path(scratch))
+
+
+def _time_reader(case: str, dataset: str, repeats: int, reader: Any, scratch: Path) -> Result:
+    run = reader.read
     folder = shared_data() / dataset
+    prep: dict[str, float] = {}
+    if reader.prepare is not None:
+        start = time.perf_counter()
+        folder = reader.prepare(folder, scratch)
+        prep["input"] = time.perf_counter() - start
     gc.collect()
     _release_free_memory()
     peak_reset = _reset_peak()
@@ -230,6 +250,7 @@ def reader_worker(case: str, dataset: str, repeats: int) -> Result:
         "peak_kib": peak,
         "peak_reset": peak_reset,
         "traced_kib": traced,
+        "prep": prep,
     }
 
 
@@ -242,7 +263,13 @@ READER_HEADER = [
     "patients",
     "seconds",
     "peak MiB",
+    "input made in (s, untimed)",
 ]
+
+
+def _file_names(files: list[str]) -> str:
+    """The files a reader read, or how many when they are many (bundles, a bulk export)."""
+    return ", ".join(files) if len(files) <= 4 else f"{len(files)} files"
 
 
 def reader_rows(results: list[Result]) -> list[list[str]]:
@@ -250,12 +277,13 @@ def reader_rows(results: list[Result]) -> list[list[str]]:
         [
             f"{result['case']} ({READERS[str(result['case'])][1]})",
             str(result["dataset"]),
-            ", ".join(result["files"]),
+            _file_names(result["files"]),
             f"{result['n_read']:,}",
             f"{result['n_kept']:,}",
             f"{result['n_patients']:,}",
             _seconds(float(result["median"])),
             _mib(result),
+            _seconds(result["prep"]["input"]) if result.get("prep") else "-",
         ]
         for result in results
     ]
@@ -562,8 +590,10 @@ def reader_section(readers: list[Result]) -> list[str]:
     return [
         "## Readers",
         "",
-        "Reading an export folder into `Records` (every table the export has, "
-        "default options); median of the repeats, memory as above.",
+        "Reading a folder into `Records` with the default options (every table "
+        "or file it holds); the inputs of `read_fhir_ndjson` and `read_omop` are "
+        "made from the shared data first, untimed (last column); median of the "
+        "repeats, memory as above.",
         "",
         markdown_table(READER_HEADER, reader_rows(readers)),
         "",
@@ -618,7 +648,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--quick", action="store_true", help="a small smoke run: 2,000 patients and mushroom"
     )
     parser.add_argument("--no-fimi", action="store_true", help="skip the FIMI data sets")
-    parser.add_argument("--no-readers", action="store_true", help="skip the readers (read_synthea)")
+    parser.add_argument(
+        "--no-readers",
+        action="store_true",
+        help="skip the readers (read_synthea, read_fhir, read_omop)",
+    )
     parser.add_argument("--write", action="store_true", help=f"also write {RESULTS.name}")
     parser.add_argument(
         "--worker", nargs=3, metavar=("CASE", "DATASET", "N"), help=argparse.SUPPRESS

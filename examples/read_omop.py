@@ -8,14 +8,17 @@ kept and dropped per table, then the graph: its concepts and relations, and
 the strongest disease-treatment and disease-symptom edges.
 
     python examples/read_omop.py path/to/omop_folder
-    python examples/read_omop.py path/to/omop_folder --basket encounter --keep-social
+    python examples/read_omop.py path/to/omop_folder --basket encounter --social
 
 The concept table may be the whole OHDSI vocabulary download or only the rows
 your events use; concept_ancestor groups drugs to their RxNorm ingredients
-(without it, ingredients are read from the drug names).
+(without it, ingredients are read from the drug names). Edges below
+--min-patients (11 by default, the small-cell rule) are suppressed; lower it
+only for data you may show in small counts. No patient identifier is printed.
 """
 
 import argparse
+import sys
 
 import pandas as pd
 
@@ -33,14 +36,18 @@ def main() -> None:
         help="count co-occurrence per patient (default) or per visit",
     )
     parser.add_argument(
-        "--keep-social",
+        "--social",
         action="store_true",
-        help="keep social and administrative concepts (employment, housing...)",
+        help="keep social and administrative concepts and survey answers",
     )
     parser.add_argument(
-        "--products",
-        action="store_true",
-        help="keep drug products as they are instead of grouping them to ingredients",
+        "--products", action="store_true", help="keep drug products, not their ingredients"
+    )
+    parser.add_argument(
+        "--adult-age",
+        type=float,
+        default=18,
+        help="judge lab values and vital signs of patients this old or older (default 18)",
     )
     parser.add_argument("--min-support", type=float, default=0.001)
     parser.add_argument(
@@ -52,15 +59,19 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=10, help="edges to show per relation")
     args = parser.parse_args()
 
-    records = read_omop(
-        args.folder,
-        basket=args.basket,
-        social=args.keep_social,
-        ingredients=not args.products,
-    )
-    print(records.report, end="\n\n")
+    try:
+        records = read_omop(
+            args.folder,
+            basket=args.basket,
+            social=args.social,
+            ingredients=not args.products,
+            adult_age=args.adult_age,
+        )
+        kg = kgmed.build(records, min_support=args.min_support, min_patients=args.min_patients)
+    except kgmed.KgmedError as err:
+        sys.exit(f"{type(err).__name__}: {err}")
 
-    kg = kgmed.build(records, min_support=args.min_support, min_patients=args.min_patients)
+    print(records.report, end="\n\n")
     print(kg, end="\n\n")
     print(kg.summary().to_string(index=False), end="\n\n")
 

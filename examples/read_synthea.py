@@ -27,10 +27,16 @@ def main() -> None:
     parser.add_argument("folder", help="the export folder (output/csv, or Synthea's output)")
     parser.add_argument("--basket", choices=["patient", "encounter"], default="patient")
     parser.add_argument(
-        "--social", action="store_true", help="keep social and administrative concepts"
+        "--social", action="store_true", help="keep social concepts and survey answers"
     )
     parser.add_argument(
         "--products", action="store_true", help="keep drug products, not their ingredients"
+    )
+    parser.add_argument(
+        "--adult-age",
+        type=float,
+        default=18,
+        help="judge lab values and vital signs of patients this old or older (default 18)",
     )
     parser.add_argument("--min-patients", type=int, default=11)
     parser.add_argument("--max-q-value", type=float, default=0.05)
@@ -40,7 +46,11 @@ def main() -> None:
 
     try:
         records = read_synthea(
-            args.folder, basket=args.basket, social=args.social, ingredients=not args.products
+            args.folder,
+            basket=args.basket,
+            social=args.social,
+            ingredients=not args.products,
+            adult_age=args.adult_age,
         )
         kg = kgmed.build(records, min_patients=args.min_patients)
     except kgmed.KgmedError as err:

@@ -20,6 +20,7 @@ __all__ = [
     "RELATION_ALIASES",
     "Relation",
     "concept_id_for",
+    "known_system",
     "normalize_kind",
     "normalize_system",
     "relation_for",
@@ -190,7 +191,8 @@ def relation_for(kind_a: str, kind_b: str) -> tuple[Relation, bool]:
 
 
 #: Prefixes of concept ids, with the spellings of each system that readers
-#: meet in the wild (FHIR system URIs, OMOP vocabulary ids, plain names).
+#: meet in the wild (FHIR system URIs, HL7 OIDs as CDA-derived data writes
+#: them, OMOP vocabulary ids, plain names).
 CODE_SYSTEMS: dict[str, tuple[str, ...]] = {
     "SNOMEDCT": (
         "snomedct",
@@ -199,12 +201,28 @@ CODE_SYSTEMS: dict[str, tuple[str, ...]] = {
         "snomedct us",
         "sct",
         "http://snomed.info/sct",
+        "urn:oid:2.16.840.1.113883.6.96",
     ),
-    "ICD10CM": ("icd10cm", "icd 10 cm", "http://hl7.org/fhir/sid/icd-10-cm"),
-    "ICD10": ("icd 10 who", "http://hl7.org/fhir/sid/icd-10"),
-    "ICD9CM": ("icd9cm", "icd 9 cm", "http://hl7.org/fhir/sid/icd-9-cm"),
-    "RXNORM": ("rxnorm", "rx norm", "http://www.nlm.nih.gov/research/umls/rxnorm"),
-    "LOINC": ("loinc", "http://loinc.org"),
+    "ICD10CM": (
+        "icd10cm",
+        "icd 10 cm",
+        "http://hl7.org/fhir/sid/icd-10-cm",
+        "urn:oid:2.16.840.1.113883.6.90",
+    ),
+    "ICD10": ("icd 10 who", "http://hl7.org/fhir/sid/icd-10", "urn:oid:2.16.840.1.113883.6.3"),
+    "ICD9CM": (
+        "icd9cm",
+        "icd 9 cm",
+        "http://hl7.org/fhir/sid/icd-9-cm",
+        "urn:oid:2.16.840.1.113883.6.103",
+    ),
+    "RXNORM": (
+        "rxnorm",
+        "rx norm",
+        "http://www.nlm.nih.gov/research/umls/rxnorm",
+        "urn:oid:2.16.840.1.113883.6.88",
+    ),
+    "LOINC": ("loinc", "http://loinc.org", "urn:oid:2.16.840.1.113883.6.1"),
     "HP": (
         "hp",
         "hpo",
@@ -216,7 +234,7 @@ CODE_SYSTEMS: dict[str, tuple[str, ...]] = {
     "DOID": ("doid", "disease ontology", "http://purl.obolibrary.org/obo/doid.owl"),
     "ATC": ("atc", "http://www.whocc.no/atc"),
     "DRUGBANK": ("drugbank",),
-    "CVX": ("cvx", "http://hl7.org/fhir/sid/cvx"),
+    "CVX": ("cvx", "http://hl7.org/fhir/sid/cvx", "urn:oid:2.16.840.1.113883.12.292"),
 }
 
 _SYSTEM_LOOKUP: dict[str, str] = {
@@ -255,6 +273,8 @@ def normalize_system(value: str) -> str:
     'SNOMEDCT'
     >>> normalize_system("ICD-10-CM")
     'ICD10CM'
+    >>> normalize_system("urn:oid:2.16.840.1.113883.6.96")
+    'SNOMEDCT'
     """
     text = str(value).strip()
     key = " ".join(re.sub(r"[-_]", " ", text).split()).lower()
@@ -271,6 +291,29 @@ def normalize_system(value: str) -> str:
         f"coding system {value!r} is not known and is not a plain word; "
         f"known systems are {sorted(CODE_SYSTEMS)}"
     )
+
+
+def known_system(value: str) -> str | None:
+    """The concept-id prefix of a coding system kgmed knows, else None.
+
+    Unlike :func:`normalize_system`, a system that is not in
+    :data:`CODE_SYSTEMS` (a local code list, a URI kgmed has never met)
+    gives None rather than a prefix of its own: readers of standard formats
+    count such codes instead of making concept ids of them.
+
+    Examples
+    --------
+    >>> from kgmed.schema import known_system
+    >>> known_system("http://loinc.org"), known_system("SNOMED-CT")
+    ('LOINC', 'SNOMEDCT')
+    >>> known_system("http://example.org/our-codes") is None
+    True
+    """
+    try:
+        prefix = normalize_system(value)
+    except RecordsError:
+        return None
+    return prefix if prefix in CODE_SYSTEMS else None
 
 
 def concept_id_for(label: str, *, system: str | None = None, code: str | None = None) -> str:

@@ -1,6 +1,6 @@
 """Records and their readers: the canonical long table of observations."""
 
-from kgmed.records.core import BASKETS, COLUMNS, Records, RecordsReport
+from kgmed.records.core import BASKETS, COLUMNS, MEASUREMENT_COLUMNS, Records, RecordsReport
 from kgmed.records.csv import read_records
 from kgmed.records.fhir import read_fhir
 from kgmed.records.omop import read_omop
@@ -9,6 +9,7 @@ from kgmed.records.synthea import read_synthea
 __all__ = [
     "BASKETS",
     "COLUMNS",
+    "MEASUREMENT_COLUMNS",
     "Records",
     "RecordsReport",
     "read_fhir",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,19 +20,30 @@ _SEPARATORS = r"[\s\x00-\x1f\x7f-\x9f_]+"
 _INVISIBLE = r"[\u00ad\u200b\u2060\ufeff]"
 
 
-def per_distinct(values: pd.Series, clean: Callable[[pd.Series], pd.Series]) -> pd.Series:
+def per_distinct(
+    values: pd.Series, clean: Callable[[pd.Series], Any], *, dtype: Any = "string"
+) -> pd.Series:
     """``clean(values)``, computed once per distinct value.
 
     Records repeat a few labels (or codes) over many rows; pandas' string
     methods loop in Python per element, so cleaning the distinct values and
     mapping back is what makes a reader fast on millions of rows.
+
+    ``clean`` takes a Series of the distinct values (as objects) and returns
+    one answer per value; ``dtype`` is the answers' (``"boolean"`` for a
+    test, ``object`` for lists). A missing value gets a missing answer.
     """
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     if len(uniques) == len(values):
-        return clean(values)
+        return pd.Series(clean(values), index=values.index, dtype=dtype)
     cleaned = clean(pd.Series(uniques, dtype=object))
-    taken = cleaned.array.take(codes, allow_fill=True)
-    return pd.Series(taken, index=values.index, dtype="string")
+    if dtype is object:
+        answers = np.empty(len(uniques) + 1, dtype=object)
+        answers[:-1] = list(cleaned)
+        answers[-1] = None
+        return pd.Series(answers[codes], index=values.index, dtype=object)
+    taken = pd.array(cleaned, dtype=dtype).take(codes, allow_fill=True)
+    return pd.Series(taken, index=values.index, dtype=dtype)
 
 
 def clean_text(values: pd.Series) -> pd.Series:

@@ -18,10 +18,11 @@ from kgmed.errors import (
     RecordsError,
     UnknownKindError,
 )
+from kgmed.records._io import RowLines, some_rows
 from kgmed.records._normalize import clean_codes, clean_text, label_key, per_distinct
 from kgmed.schema import KINDS, normalize_kind, normalize_system
 
-__all__ = ["BASKETS", "COLUMNS", "Records", "RecordsReport"]
+__all__ = ["BASKETS", "COLUMNS", "MEASUREMENT_COLUMNS", "Records", "RecordsReport"]
 
 #: The columns of :attr:`Records.data`, in order.
 COLUMNS: tuple[str, ...] = (
@@ -36,13 +37,29 @@ COLUMNS: tuple[str, ...] = (
     "reason_id",
 )
 
+#: The columns of :attr:`Records.measurements`, in order, as every reader of
+#: numeric values fills them: one row per value, its concept
+#: (``LOINC:4548-4``, or ``local:<label>`` for a code of no known system),
+#: ``value`` and ``unit`` as recorded, ``status`` (``flagged``, ``in range``,
+#: ``no range``, ``unit mismatch``, ``not a number``, or ``under 18`` for a
+#: child's value) and ``finding``, the finding the value became in
+#: :attr:`Records.data` (``HbA1c high``), only when ``flagged``. A reader
+#: may add columns after these (``omop_concept_id``).
+MEASUREMENT_COLUMNS: tuple[str, ...] = (
+    "patient_id",
+    "encounter_id",
+    "time",
+    "concept_id",
+    "label",
+    "value",
+    "unit",
+    "status",
+    "finding",
+)
+
 #: Values of :attr:`Records.basket`: what one row of the mining matrix is.
 BASKETS: tuple[str, ...] = ("patient", "encounter")
 _CURIE = r"^[A-Za-z][A-Za-z0-9._-]*:[^\s]+$"
-
-#: Maps positions of rows in a table read from a file to the file's line
-#: numbers (the header is line 1), for messages.
-_RowLines = Callable[[list[int]], list[int]]
 
 _TRUE_CELLS = frozenset({"1", "true", "t", "yes", "y", "x", "present"})
 _FALSE_CELLS = frozenset({"0", "false", "f", "no", "n", "absent"})
@@ -206,10 +223,12 @@ class Records:
     basket : {"patient", "encounter"}
         What mining counts co-occurrence in.
     measurements : pandas.DataFrame or None
-        Raw numeric observations (lab values, vital signs), one row each,
-        for readers that read them (:func:`kgmed.records.synthea.read_synthea`);
-        None otherwise. Records hold only those outside their reference
-        range, as findings; cohort features need every value.
+        Raw numeric observations (lab values, vital signs), one row each
+        (columns :data:`MEASUREMENT_COLUMNS`), for the readers that read them
+        (:func:`kgmed.read_synthea`, :func:`kgmed.read_fhir`,
+        :func:`kgmed.read_omop`); None otherwise. Records hold only those
+        outside their reference range, as findings; cohort features need
+        every value.
 
     See Also
     --------
@@ -522,19 +541,6 @@ class Records:
 # -- the engine shared by every reader ---------------------------------------------
 
 
-def _row_names(index: pd.Index, row_word: str, row_lines: _RowLines | None) -> list[str]:
-    """Names of rows for messages: file lines or DataFrame index labels."""
-    if row_lines is not None:
-        return [f"line {n}" for n in row_lines([int(i) for i in index])]
-    return [f"{row_word} {i!r}" for i in index]
-
-
-def _some_rows(index: pd.Index, row_word: str, row_lines: _RowLines | None, limit: int = 5) -> str:
-    names = _row_names(index[:limit], row_word, row_lines)
-    more = f" and {len(index) - limit} more" if len(index) > limit else ""
-    return ", ".join(names) + more
-
-
 def _resolve_kind(
     df: pd.DataFrame, kind: str, source: str, taken: Sequence[str]
 ) -> pd.Series | str:
@@ -579,7 +585,7 @@ def _from_long(
     synonyms: Mapping[str, str] | None,
     source: str,
     row_word: str,
-    row_lines: _RowLines | None,
+    row_lines: RowLines | None,
     reason: str | None = None,
     keep: Sequence[str] = (),
     basket: str = "patient",
@@ -726,7 +732,7 @@ def _from_wide(
     synonyms: Mapping[str, str] | None,
     source: str,
     row_word: str,
-    row_lines: _RowLines | None,
+    row_lines: RowLines | None,
 ) -> Records:
     if not isinstance(df, pd.DataFrame):
         raise RecordsError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
@@ -821,7 +827,7 @@ def _wide_kind(kind_name: str, argument: str, source: str) -> str:
 
 
 def _indicator(
-    values: pd.Series, column: str, source: str, row_lines: _RowLines | None
+    values: pd.Series, column: str, source: str, row_lines: RowLines | None
 ) -> pd.Series:
     if pd.api.types.is_bool_dtype(values.dtype):
         return values.fillna(False).astype(bool)
@@ -831,7 +837,7 @@ def _indicator(
     false = text.isin(_FALSE_CELLS) | text.isna() | (text == "")
     bad = ~(true | false)
     if bad.any():
-        where = _some_rows(values.index[bad.to_numpy()], "row", row_lines)
+        where = some_rows(values.index[bad.to_numpy()], "row", row_lines)
         example = str(values[bad.to_numpy()].iloc[0])
         raise RecordsError(
             f"{source}: indicator column {column!r} holds {example!r} at {where}; "
@@ -849,7 +855,7 @@ def _canonical(
     source: str,
     columns: Mapping[str, str | None],
     row_word: str,
-    row_lines: _RowLines | None,
+    row_lines: RowLines | None,
     keep: Sequence[str] = (),
     basket: str = "patient",
 ) -> Records:
@@ -877,7 +883,7 @@ def _canonical(
     def rows(mask: pd.Series) -> str:
         # A wide row gives several observations: name each row once.
         at = where_index[mask.fillna(False).to_numpy(dtype=bool)].unique()
-        return _some_rows(at, row_word, row_lines)
+        return some_rows(at, row_word, row_lines)
 
     patient_ids = clean_codes(long["patient_id"])
     missing = patient_ids.isna()

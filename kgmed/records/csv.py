@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from kgmed.errors import EmptyRecordsError, RecordsFileError, RecordsFileNotFound
+from kgmed.records._io import line_numbers, parser_message
 from kgmed.records.core import Records, _from_long, _from_wide
 
 __all__ = ["read_records"]
@@ -152,7 +153,7 @@ def read_records(
     except pd.errors.EmptyDataError as err:
         raise EmptyRecordsError(f"{name}: the file holds no header and no rows") from err
     except pd.errors.ParserError as err:
-        raise RecordsFileError(_parser_message(name, err, file, sep, encoding)) from err
+        raise RecordsFileError(parser_message(name, err, file, sep, encoding)) from err
     if len(df.columns) == 1 and sep not in head.decode(encoding, errors="replace"):
         raise RecordsFileError(
             f"{name}: found one column {str(df.columns[0])[:40]!r}, no {sep!r} separator; "
@@ -168,7 +169,7 @@ def read_records(
             f"{len(df.columns)} columns (a trailing {sep!r}?); name every column "
             f"in the header or remove the extra fields"
         )
-    row_lines = _line_numbers(file, sep=sep, encoding=encoding)
+    row_lines = line_numbers(file, sep=sep, encoding=encoding)
     if kinds or indicators:
         return _from_wide(
             df,
@@ -198,53 +199,6 @@ def read_records(
         source=name,
         row_word="line",
         row_lines=row_lines,
-    )
-
-
-def _line_numbers(file: Path, *, sep: str, encoding: str) -> Callable[[list[int]], list[int]]:
-    """File line numbers of data rows (the header is line 1), for messages.
-
-    A quoted field may span lines, so row ``i`` is not always line ``i + 2``.
-    The file is scanned only when a message needs a line, and only as far as
-    the last row asked for.
-    """
-
-    def lines(positions: list[int]) -> list[int]:
-        wanted = set(positions)
-        last = max(wanted, default=-1)
-        starts: dict[int, int] = {}
-        if wanted and len(sep) == 1:
-            try:
-                with file.open(encoding=encoding, errors="replace", newline="") as stream:
-                    reader = csv.reader(stream, delimiter=sep)
-                    start = 1
-                    # Record 0 is the header; data row i is record i + 1.
-                    for row, _ in enumerate(reader, start=-1):
-                        if row in wanted:
-                            starts[row] = start
-                        if row >= last:
-                            break
-                        start = reader.line_num + 1
-            except csv.Error:
-                starts = {}
-        return [starts.get(p, p + 2) for p in positions]
-
-    return lines
-
-
-def _parser_message(name: str, err: Exception, file: Path, sep: str, encoding: str) -> str:
-    """A pandas parser error told with the file's line numbers."""
-    detail = str(err).strip().removeprefix("Error tokenizing data. C error: ")
-    fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", detail)
-    if fields is None:
-        return f"{name}: cannot be parsed as CSV ({detail}); check the quoting and sep="
-    expected, record, saw = (int(g) for g in fields.groups())
-    # pandas counts records from 1 with the header; a quoted field may span lines.
-    (line,) = _line_numbers(file, sep=sep, encoding=encoding)([record - 2])
-    return (
-        f"{name}: line {line} has {saw} fields but the header has {expected}; "
-        f"quote fields that hold {sep!r}, or pass sep= if fields are split by "
-        f"another character"
     )
 
 

@@ -11,7 +11,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Union
 
-import numpy as np
 import pandas as pd
 
 from kgmed.errors import (
@@ -21,26 +20,27 @@ from kgmed.errors import (
     RecordsFileError,
     RecordsFileNotFound,
 )
-from kgmed.records._normalize import clean_text, label_key, per_distinct
-from kgmed.records.core import BASKETS, Records, RecordsReport
+from kgmed.records import _common
+from kgmed.records._normalize import clean_text
+from kgmed.records.core import Records
 from kgmed.records.vocab import (
+    SOCIAL_CATEGORIES,
     ReferenceRange,
-    flag_observations,
+    allergy_findings,
     is_social,
-    kind_of_snomed,
-    semantic_tag,
+    kinds_of_snomed,
+    semantic_tags,
     strip_semantic_tag,
 )
-from kgmed.records.vocab import ingredients as product_ingredients
-from kgmed.schema import CODE_SYSTEMS, normalize_system
+from kgmed.schema import known_system
 
-__all__ = ["KEPT_COLUMNS", "MEASUREMENT_COLUMNS", "read_fhir"]
+__all__ = ["KEPT_COLUMNS", "read_fhir"]
 
 #: Columns :func:`read_fhir` keeps in :attr:`Records.data` beside the
-#: canonical ones: the drug product a treatment row was read from
-#: (``product``, ``product_code``) and the raw value of a measurement made a
-#: finding (``value``, ``unit``).
-KEPT_COLUMNS: tuple[str, ...] = ("product", "product_code", "value", "unit")
+#: canonical ones, as every standard reader does: the drug product a
+#: treatment row was read from (``product``, ``product_code``) and the raw
+#: value of a measurement made a finding (``value``, ``unit``).
+KEPT_COLUMNS: tuple[str, ...] = _common.KEPT_COLUMNS
 
 _Json = dict[str, Any]
 _Input = Union[str, "os.PathLike[str]", Mapping[str, Any]]
@@ -52,6 +52,7 @@ _FACT_TYPES = (
     "MedicationStatement",
     "Observation",
     "Procedure",
+    "AllergyIntolerance",
 )
 _SUPPORTED = frozenset({*_FACT_TYPES, "Patient", "Encounter", "Medication"})
 _TYPE_ORDER = (
@@ -63,6 +64,7 @@ _TYPE_ORDER = (
     "Medication",
     "Observation",
     "Procedure",
+    "AllergyIntolerance",
 )
 # What the report counts per file besides resources and observations: the
 # first four always (as 0 when nothing was found), the others when met.
@@ -87,59 +89,30 @@ _DRUG_SYSTEMS = ("RXNORM",)
 _TEST_SYSTEMS = ("LOINC",)
 _ANSWER_SYSTEMS = ("SNOMEDCT",)
 
-# HL7 OIDs of the systems kgmed knows, as CDA-derived FHIR data writes them.
-_OIDS = {
-    "urn:oid:2.16.840.1.113883.6.96": "SNOMEDCT",
-    "urn:oid:2.16.840.1.113883.6.88": "RXNORM",
-    "urn:oid:2.16.840.1.113883.6.1": "LOINC",
-    "urn:oid:2.16.840.1.113883.6.90": "ICD10CM",
-    "urn:oid:2.16.840.1.113883.6.103": "ICD9CM",
-}
+# An allergy's substance: SNOMED CT substances, else RxNorm ingredients.
+_SUBSTANCE_SYSTEMS = ("SNOMEDCT", "RXNORM")
 _UCUM = "http://unitsofmeasure.org"
 
-# Observation categories that hold questionnaire answers and social history.
-_SOCIAL_CATEGORIES = frozenset({"social-history", "survey"})
 # Answers that say nothing without their question.
 _QUALIFIERS = frozenset({"260385009", "10828004", "260415000", "260373001"})
 # Resources recorded by mistake, saying the opposite of their code, or of
 # something that did not happen.
 _VOID_STATUSES = frozenset({"entered-in-error", "refuted", "cancelled", "not-done"})
 
-# Why a measurement was not kept, by what flag_observations says of its value.
-_RANGE_DROPS = {
-    "in range": "observation in range",
-    "no range": "observation without reference range",
-    "unit mismatch": "observation unit mismatch",
-    "not a number": "observation not a number",
-}
-_STATUS_ORDER = ("flagged", "in range", "no range", "unit mismatch", "not a number")
-#: Columns of :attr:`Records.measurements` as :func:`read_fhir` fills it
-#: (those of :func:`kgmed.records.synthea.read_synthea`): one row per numeric
-#: observation judged, whatever its status.
-MEASUREMENT_COLUMNS: tuple[str, ...] = (
-    "patient_id",
-    "encounter_id",
-    "time",
-    "system",
-    "code",
-    "label",
-    "value",
-    "unit",
-    "status",
-    "finding",
-)
-
 _FACTS = (
     "file",
+    "entry",
     "origin",
     "patient_id",
     "encounter_id",
     "time",
+    "time_field",
     "system",
     "code",
     "display",
     "question",
     "social_category",
+    "intolerance",
     "reason_system",
     "reason_code",
     "reason_display",
@@ -163,9 +136,10 @@ def read_fhir(
     Conditions become diseases, symptoms or findings (by the SNOMED CT
     semantic tag of their display), procedures procedures, medication
     requests and statements treatments (grouped to their active
-    ingredients), each with its recorded reason, and observations findings:
-    a coded answer as it is, a number when it falls outside its reference
-    range (``"HbA1c high"``). Codings map to the
+    ingredients), each with its recorded reason, allergies and intolerances
+    findings (``"Allergy to peanut"``), and observations findings: a coded
+    answer as it is, a number when it falls outside its reference range
+    (``"HbA1c high"``). Codings map to the
     same concept ids as :func:`kgmed.read_records` and the other standard
     readers give (``SNOMEDCT:44054006``, ``RXNORM:314076``), so that one
     patient's facts read from FHIR and from a CSV export are the same
@@ -187,8 +161,9 @@ def read_fhir(
     social : bool, default False
         Keep social and administrative concepts (employment, housing,
         "Medication review due", see :func:`kgmed.records.vocab.is_social`)
-        and the answers to surveys and social-history questions. By default
-        they are dropped and counted as ``"social"``.
+        and the observations of the survey and social-history categories
+        (:data:`kgmed.records.vocab.SOCIAL_CATEGORIES`). By default they are
+        dropped and counted as ``"social"``.
     ingredients : bool, default True
         Group drug products to their active ingredients (``lisinopril 10 MG
         Oral Tablet`` becomes ``local:lisinopril``; a combination product
@@ -201,7 +176,7 @@ def read_fhir(
     adult_age : float or None, default 18
         The reference ranges are adults'; observations of patients younger
         than this (by their Patient's ``birthDate``) are not judged against
-        them and are counted as ``"observation of a patient under 18"``.
+        them and are counted as ``"measurement of a patient under 18"``.
         None judges every patient's.
 
     Returns
@@ -209,11 +184,13 @@ def read_fhir(
     Records
         With the columns :data:`KEPT_COLUMNS` besides the canonical ones,
         and :attr:`Records.measurements`: every numeric observation judged
-        (columns :data:`MEASUREMENT_COLUMNS`) with its status. The report
-        counts, per input file (:meth:`RecordsReport.files_frame`), the
-        resources of each type, what could not be read and why, and the
+        (columns :data:`kgmed.records.MEASUREMENT_COLUMNS`) with its status.
+        The report counts, per input file (:meth:`RecordsReport.files_frame`),
+        the resources of each type, what could not be read and why, and the
         observations read, kept and dropped by reason (a combination drug
-        gives one observation per ingredient, a panel one per component);
+        gives one observation per ingredient, a panel one per component); a
+        date that does not parse leaves its observation without a time,
+        counted as ``dates not parsed`` and named in ``report.notes``.
         ``report.measurements`` counts numeric observations by status and
         ``report.unknown_systems`` codings whose system kgmed does not know.
 
@@ -260,19 +237,9 @@ def read_fhir(
     >>> records.data.loc[1, ["product", "product_code"]].tolist()
     ['Amoxicillin 250 MG Oral Capsule', 'RXNORM:308182']
     """
-    if basket not in BASKETS:
-        raise ParameterError(f"basket must be one of {list(BASKETS)}, got {basket!r}")
-    for name, flag in (("social", social), ("ingredients", ingredients)):
-        if not isinstance(flag, (bool, np.bool_)):
-            raise ParameterError(f"{name} must be True or False, got {flag!r}")
-    _check_ranges(ranges)
-    if adult_age is not None and (
-        isinstance(adult_age, bool)
-        or not isinstance(adult_age, (int, float))
-        or not 0 <= float(adult_age) < 200
-    ):
-        raise ParameterError(f"adult_age must be a number of years or None, got {adult_age!r}")
-
+    _common.check_options(
+        basket=basket, social=social, ingredients=ingredients, ranges=ranges, adult_age=adult_age
+    )
     inputs, source = _inputs(paths_or_bundles)
     counts: dict[str, Counter[str]] = {name: Counter() for name, _ in inputs}
     entries: list[_Entry] = []
@@ -286,6 +253,7 @@ def read_fhir(
     facts = pd.DataFrame(context.rows, columns=list(_FACTS))
     if len(facts) == 0:
         raise EmptyRecordsError(f"{source}: {_nothing_read(counts)}")
+    births, notes = _births(context)
     facts, measurements = _classify(
         facts,
         basket=basket,
@@ -293,19 +261,18 @@ def read_fhir(
         ingredients=ingredients,
         ranges=ranges,
         adult_age=adult_age,
-        births=context.births,
+        births=births,
     )
-    records = _records(
-        facts, measurements, counts, context.unknown_systems, source=source, basket=basket
+    notes += _common.birth_note(measurements, births, adult_age, "Patient.birthDate")
+    return _records(
+        facts,
+        measurements,
+        counts,
+        context.unknown_systems,
+        source=source,
+        basket=basket,
+        notes=notes,
     )
-    if adult_age is not None and len(measurements):
-        unborn = ~measurements["patient_id"].isin(list(context.births)).to_numpy()
-        if unborn.any():
-            records.report.notes.append(
-                f"{int(unborn.sum()):,} numeric observations are of patients with no "
-                f"birthDate in the input; adult reference ranges were applied to them"
-            )
-    return records
 
 
 # -- inputs ---------------------------------------------------------------------------
@@ -326,22 +293,6 @@ class _Entry:
         ident = f"{resource.get('resourceType')}/{resource.get('id', '?')}"
         at = f"{self.where} " if self.where else ""
         return f"{self.file}: {at}({ident})"
-
-
-def _check_ranges(ranges: Mapping[str, ReferenceRange] | None) -> None:
-    if ranges is None:
-        return
-    if not isinstance(ranges, Mapping):
-        raise ParameterError(
-            f"ranges must map LOINC codes to ReferenceRange, got {type(ranges).__name__}"
-        )
-    for code, rng in ranges.items():
-        if not isinstance(rng, ReferenceRange):
-            raise ParameterError(
-                f"ranges[{code!r}] must be a ReferenceRange, got {type(rng).__name__}"
-            )
-        if rng.low is None and rng.high is None:
-            raise ParameterError(f"reference range for LOINC {code} has neither low nor high")
 
 
 def _inputs(
@@ -539,8 +490,8 @@ def _nothing_read(counts: dict[str, Counter[str]]) -> str:
         total.update(count)
     met = ", ".join(f"{n} {what}" for what, n in sorted(total.items())) or "nothing"
     return (
-        f"no Condition, MedicationRequest, MedicationStatement, Observation or Procedure "
-        f"to read "
+        f"no Condition, MedicationRequest, MedicationStatement, Observation, Procedure "
+        f"or AllergyIntolerance to read "
         f"(found: {met})"
     )
 
@@ -586,7 +537,7 @@ def _condition(entry: _Entry, context: _Context) -> None:
     system, code, display = _pick(resource.get("code"), _CONDITION_SYSTEMS, count, context)
     statuses = _codes(resource.get("verificationStatus"))
     if statuses & _VOID_STATUSES:
-        drop = "void"
+        drop = _common.VOID
     time = _first_time(resource, ("onsetDateTime", "recordedDate"), ("onsetPeriod",))
     context.rows.append(
         _fact(entry, "condition", patient, encounter, time, system, code, display, drop=drop)
@@ -598,7 +549,7 @@ def _medication(entry: _Entry, context: _Context) -> None:
     count = context.counts[entry.file]
     patient, encounter, drop = _subject(entry, context, "encounter", "context")
     if resource.get("status") in _VOID_STATUSES:
-        drop = "void"
+        drop = _common.VOID
     concept = resource.get("medicationCodeableConcept")
     if concept is None and resource.get("medicationReference") is not None:
         reference = resource["medicationReference"]
@@ -633,9 +584,9 @@ def _observation(entry: _Entry, context: _Context) -> None:
     count = context.counts[entry.file]
     patient, encounter, drop = _subject(entry, context, "encounter")
     if resource.get("status") in _VOID_STATUSES:
-        drop = "void"
+        drop = _common.VOID
     categories = set().union(*(_codes(c) for c in resource.get("category") or []))
-    social = bool(categories & _SOCIAL_CATEGORIES)
+    social = bool(categories & SOCIAL_CATEGORIES)
     time = _first_time(
         resource, ("effectiveDateTime", "effectiveInstant", "issued"), ("effectivePeriod",)
     )
@@ -657,9 +608,9 @@ def _observation(entry: _Entry, context: _Context) -> None:
             origin = "coded"
             answer = _pick(item["valueCodeableConcept"], _ANSWER_SYSTEMS, count, context)
         elif any(key.startswith("value") for key in item):
-            item_drop = item_drop or "observation value not numeric or coded"
+            item_drop = item_drop or _common.NOT_NUMERIC_OR_CODED
         else:
-            item_drop = item_drop or "observation without value"
+            item_drop = item_drop or _common.WITHOUT_VALUE
         if origin == "coded":
             row = _fact(
                 entry,
@@ -698,7 +649,7 @@ def _procedure(entry: _Entry, context: _Context) -> None:
     count = context.counts[entry.file]
     patient, encounter, drop = _subject(entry, context, "encounter")
     if resource.get("status") in _VOID_STATUSES:
-        drop = "void"
+        drop = _common.VOID
     system, code, display = _pick(resource.get("code"), _CONDITION_SYSTEMS, count, context)
     reason = _reason(entry, context)
     time = _first_time(resource, ("performedDateTime",), ("performedPeriod",))
@@ -718,6 +669,31 @@ def _procedure(entry: _Entry, context: _Context) -> None:
     )
 
 
+def _allergy(entry: _Entry, context: _Context) -> None:
+    """An allergy or intolerance, coded by its substance or as itself, is a finding."""
+    resource = entry.resource
+    count = context.counts[entry.file]
+    patient, encounter, drop = _subject(entry, context, "encounter")
+    if _codes(resource.get("verificationStatus")) & _VOID_STATUSES:
+        drop = _common.VOID
+    system, code, display = _pick(resource.get("code"), _SUBSTANCE_SYSTEMS, count, context)
+    time = _first_time(resource, ("onsetDateTime", "recordedDate"), ("onsetPeriod",))
+    context.rows.append(
+        _fact(
+            entry,
+            "allergy",
+            patient,
+            encounter,
+            time,
+            system,
+            code,
+            display,
+            intolerance=resource.get("type") == "intolerance",
+            drop=drop,
+        )
+    )
+
+
 _READERS: dict[str, Callable[[_Entry, _Context], None]] = {
     "Patient": _patient,
     "Procedure": _procedure,
@@ -725,6 +701,7 @@ _READERS: dict[str, Callable[[_Entry, _Context], None]] = {
     "MedicationRequest": _medication,
     "MedicationStatement": _medication,
     "Observation": _observation,
+    "AllergyIntolerance": _allergy,
 }
 
 
@@ -733,30 +710,36 @@ def _fact(
     origin: str,
     patient: str | None,
     encounter: str | None,
-    time: str | None,
+    time: tuple[str | None, str | None],
     system: str | None,
     code: str | None,
     display: str | None,
     *,
     question: str | None = None,
     social: bool = False,
+    intolerance: bool = False,
     reason: tuple[str | None, str | None, str | None] = (None, None, None),
     value: Any = None,
     unit: str | None = None,
     drop: str | None = None,
 ) -> tuple[Any, ...]:
-    """One row of the facts table, in the order of ``_FACTS``."""
+    """One row of the facts table, in the order of ``_FACTS``.
+
+    ``time`` is the date as written and the field it was read from.
+    """
     return (
         entry.file,
+        entry,
         origin,
         patient,
         encounter,
-        time,
+        *time,
         system,
         code,
         display,
         question,
         social,
+        intolerance,
         *reason,
         value,
         unit,
@@ -776,7 +759,7 @@ def _subject(
     rtype, patient, _ = _resolve(resource.get("subject") or resource.get("patient"), entry, context)
     drop = None
     if patient is None or rtype not in (None, "Patient"):
-        patient, drop = None, "no patient"
+        patient, drop = None, _common.NO_PATIENT
     encounter = None
     for name in encounter_fields:
         if resource.get(name) is not None:
@@ -856,30 +839,23 @@ def _codes(concept: Any) -> set[str]:
     return {str(c.get("code")) for c in concept.get("coding") or [] if isinstance(c, dict)}
 
 
-def _first_time(resource: _Json, fields: Sequence[str], periods: Sequence[str]) -> str | None:
-    """The first date the resource gives: a dateTime field, else a period's start."""
+def _first_time(
+    resource: _Json, fields: Sequence[str], periods: Sequence[str]
+) -> tuple[str | None, str | None]:
+    """The first date the resource gives (a dateTime field, else a period's start), and its field."""
     for name in fields:
         value = resource.get(name)
         if value is not None:
-            return str(value)
+            return str(value), name
     for name in periods:
         period = resource.get(name)
         if isinstance(period, dict) and period.get("start") is not None:
-            return str(period["start"])
-    return None
+            return str(period["start"]), f"{name}.start"
+    return None, None
 
 
-@lru_cache(maxsize=256)
-def _prefix(system: str) -> str | None:
-    """The concept-id prefix of a coding system kgmed knows, else None."""
-    text = system.strip()
-    if text in _OIDS:
-        return _OIDS[text]
-    try:
-        prefix = normalize_system(text)
-    except RecordsError:
-        return None
-    return prefix if prefix in CODE_SYSTEMS else None
+# The prefix of each system, worked out once: resources repeat a few systems.
+_prefix = lru_cache(maxsize=256)(known_system)
 
 
 def _pick(
@@ -935,6 +911,37 @@ def _pick(
 
 # -- vectorised mapping of the facts --------------------------------------------------
 
+# The kind a concept found in several kinds of resource takes: the first's.
+_SOURCE_ORDER = {
+    "condition": 0,
+    "medication": 1,
+    "quantity": 2,
+    "coded": 2,
+    "procedure": 3,
+    "allergy": 4,
+}
+
+
+def _births(context: _Context) -> tuple[pd.Series, list[str]]:
+    """Birth dates (UTC) by patient id, and a note on those that do not parse."""
+    written = pd.Series(context.births, dtype="string")
+    parsed = _times(written)
+    bad = (parsed.isna() & written.notna()).to_numpy()
+    notes = []
+    if bad.any():
+        first = written.index[bad][0]
+        notes.append(
+            _common.dates_note(
+                "Patient",
+                "field 'birthDate'",
+                int(bad.sum()),
+                str(written[first]),
+                f"Patient/{first}",
+                outcome=_common.JUDGED_AS_ADULTS,
+            )
+        )
+    return parsed[~bad], notes
+
 
 def _classify(
     facts: pd.DataFrame,
@@ -944,7 +951,7 @@ def _classify(
     ingredients: bool,
     ranges: Mapping[str, ReferenceRange] | None,
     adult_age: float | None,
-    births: Mapping[str, str],
+    births: pd.Series,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Kinds, labels, social filter, flags and ingredients, one step per column.
 
@@ -952,148 +959,120 @@ def _classify(
     the numeric measurements judged against their reference ranges.
     """
     facts = facts.astype(
-        {name: "string" for name in _FACTS if name not in ("social_category", "value")}
+        {
+            name: "string"
+            for name in _FACTS
+            if name not in ("entry", "social_category", "intolerance", "value")
+        }
     )
     origin = facts["origin"]
-
-    def drop(mask: pd.Series | np.ndarray, reason: str) -> None:
-        # The first reason found for an observation is the one it is counted under.
-        hit = np.asarray(mask, dtype=bool) & facts["drop"].isna().to_numpy()
-        facts.loc[hit, "drop"] = reason
-
     facts["display"] = clean_text(facts["display"])
-    drop(facts["display"].isna() & facts["code"].isna(), "no concept")
+    drops = _common.mark(
+        facts["drop"], facts["display"].isna() & facts["code"].isna(), _common.NO_CONCEPT
+    )
     if not social:
-        clinical = (origin != "medication").to_numpy()
+        # Drugs, care given and allergies are never social.
+        answers = origin.isin(["condition", "coded", "quantity"]).to_numpy()
         flagged_social = (
             facts["social_category"].to_numpy(dtype=bool)
-            | _per_value(facts["display"], is_social)
-            | _per_value(facts["question"], is_social)
+            | is_social(facts["display"]).to_numpy()
+            | is_social(facts["question"]).to_numpy()
         )
-        drop(clinical & flagged_social, "social")
-    tags = per_distinct(facts["display"], lambda d: d.map(_tag_or_na).astype("string"))
+        drops = _common.mark(drops, answers & flagged_social, _common.SOCIAL)
+    tags = semantic_tags(facts["display"])
     qualifier = (origin == "coded") & (
         (tags == "qualifier value").fillna(False)
         | (facts["system"].eq("SNOMEDCT") & facts["code"].isin(_QUALIFIERS)).fillna(False)
     )
-    drop(qualifier, "observation qualifier value")
+    facts["drop"] = _common.mark(drops, qualifier, _common.QUALIFIER)
 
-    displays = facts["display"].fillna("")
-    described = origin.isin(["condition", "coded"]).to_numpy()
-    facts["kind"] = pd.Series(
-        np.select(
-            [
-                (origin == "condition").to_numpy(),
-                (origin == "coded").to_numpy(),
-                (origin == "procedure").to_numpy(),
-            ],
-            [
-                _kinds(displays, "disease").to_numpy(),
-                _kinds(displays, "finding").to_numpy(),
-                "procedure",
-            ],
-            default="treatment",
-        ),
-        index=facts.index,
-        dtype="string",
-    )
+    kinds = pd.Series("treatment", index=facts.index, dtype="string")
+    for source, default in (("condition", "disease"), ("coded", "finding")):
+        rows = (origin == source).to_numpy()
+        kinds[rows] = kinds_of_snomed(facts.loc[rows, "display"], default=default).to_numpy()
+    kinds[(origin == "procedure").to_numpy()] = "procedure"
+    kinds[origin.isin(["quantity", "allergy"]).to_numpy()] = "finding"
+    facts["kind"] = kinds
     # Whether the kind was told by a semantic tag (or by the resource type).
+    described = origin.isin(["condition", "coded"]).to_numpy()
     facts["tagged"] = ~described | tags.notna().to_numpy()
     facts["label"] = clean_text(strip_semantic_tag(facts["display"]))
+    facts = _allergies(facts)
     facts["value"] = pd.to_numeric(facts["value"], errors="coerce")
-    facts, measurements = _flag(facts, drop, ranges, adult_age, births)
+    facts, measurements = _flag(facts, ranges, adult_age, births)
     if basket == "encounter":
-        drop(facts["encounter_id"].isna(), "no encounter")
+        facts["drop"] = _common.mark(
+            facts["drop"], facts["encounter_id"].isna(), _common.NO_ENCOUNTER
+        )
     facts = _products(facts, ingredients)
-    facts["reason_id"] = _reason_ids(facts)
+    facts["reason_id"] = _common.concept_ids(
+        facts["reason_system"], facts["reason_code"], strip_semantic_tag(facts["reason_display"])
+    )
     return facts, measurements
 
 
-def _kinds(displays: pd.Series, default: str) -> pd.Series:
-    """Node kinds from the semantic tags of descriptions, once per distinct one."""
-
-    def kinds(distinct: pd.Series) -> pd.Series:
-        return distinct.map(lambda text: kind_of_snomed(str(text), default=default))
-
-    return per_distinct(displays, kinds)
-
-
-def _per_value(values: pd.Series, test: Callable[[pd.Series], pd.Series]) -> np.ndarray:
-    """``test`` once per distinct value, as a boolean array over ``values``."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    if len(uniques) == 0:
-        return np.zeros(len(values), dtype=bool)
-    answers = np.append(test(pd.Series(uniques, dtype="string")).to_numpy(dtype=bool), False)
-    return answers[codes]
-
-
-def _tag_or_na(text: Any) -> Any:
-    if text is None or text is pd.NA:
-        return pd.NA
-    tag = semantic_tag(str(text))
-    return pd.NA if tag is None else tag
+def _allergies(facts: pd.DataFrame) -> pd.DataFrame:
+    """Allergies named as the Synthea reader names them (``Allergy to peanut``)."""
+    rows = (facts["origin"] == "allergy").to_numpy()
+    if not rows.any():
+        return facts
+    allergies = facts.loc[rows]
+    labels, itself = allergy_findings(
+        allergies["display"],
+        snomed=(allergies["system"] == "SNOMEDCT").fillna(False),
+        intolerance=allergies["intolerance"].astype(bool),
+    )
+    facts.loc[rows, "label"] = labels.to_numpy()
+    # A substance's code is no id for the allergy: the finding is named.
+    facts.loc[allergies.index[~itself], ["system", "code"]] = pd.NA
+    return facts
 
 
 def _flag(
     facts: pd.DataFrame,
-    drop: Callable[[pd.Series | np.ndarray, str], None],
     ranges: Mapping[str, ReferenceRange] | None,
     adult_age: float | None,
-    births: Mapping[str, str],
+    births: pd.Series,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Numeric observations outside their reference range become findings.
 
-    The ranges are adults': a child's value is not judged by them. Returns
-    the facts and every measurement judged, with its raw value and what
-    :func:`~kgmed.records.vocab.flag_observations` said of it.
+    Returns the facts and every measurement judged, with its raw value and
+    what :func:`~kgmed.records._common.judge` said of it.
     """
     rows = ((facts["origin"] == "quantity") & facts["drop"].isna()).to_numpy()
     measured = facts.loc[rows]
-    loinc = measured["code"].where(measured["system"] == "LOINC")
-    judged = flag_observations(
-        pd.DataFrame({"code": loinc, "value": measured["value"], "unit": measured["unit"]}),
+    judged = _common.judge(
+        pd.DataFrame(
+            {
+                "patient_id": measured["patient_id"],
+                "encounter_id": measured["encounter_id"],
+                "time": _times(measured["time"]),
+                "concept_id": _common.concept_ids(
+                    measured["system"], measured["code"], measured["label"]
+                ),
+                "label": measured["label"],
+                "loinc": measured["code"].where(measured["system"] == "LOINC"),
+                "value": measured["value"],
+                "unit": measured["unit"],
+            }
+        ),
         ranges=ranges,
+        adult_age=adult_age,
+        births=births,
     )
-    status = judged["status"].to_numpy(dtype=object).copy()
-    if adult_age is not None and births:
-        born = _times(measured["patient_id"].map(dict(births)).astype("string"))
-        years = (_times(measured["time"]) - born).dt.days.to_numpy(dtype=float) / 365.2425
-        young = (years < adult_age) & np.isin(status, ["flagged", "in range"])
-        status[young] = f"under {adult_age:g}"
-        hit = np.zeros(len(facts), dtype=bool)
-        hit[np.flatnonzero(rows)] = young
-        drop(hit, f"observation of a patient under {adult_age:g}")
-    status = pd.Series(status, index=judged.index, dtype="string")
-    for value, reason in _RANGE_DROPS.items():
-        hit = np.zeros(len(facts), dtype=bool)
-        hit[np.flatnonzero(rows)] = (status == value).to_numpy(dtype=bool)
-        drop(hit, reason)
-    flagged = np.zeros(len(facts), dtype=bool)
-    flagged[np.flatnonzero(rows)] = (status == "flagged").to_numpy(dtype=bool)
-    facts.loc[flagged, "label"] = judged.loc[status == "flagged", "finding"].to_numpy()
-    facts.loc[flagged, "kind"] = "finding"
+    facts.loc[rows, "drop"] = _common.measurement_drops(judged["status"]).to_numpy()
+    flagged = judged.index[(judged["status"] == "flagged").to_numpy()]
+    facts.loc[flagged, "label"] = judged.loc[flagged, "finding"]
     # A finding named by its label: "HbA1c high" is no LOINC code.
     facts.loc[flagged, ["system", "code"]] = pd.NA
-    measurements = pd.DataFrame(
-        {
-            "patient_id": measured["patient_id"],
-            "encounter_id": measured["encounter_id"],
-            "time": _times(measured["time"]),
-            "system": measured["system"],
-            "code": measured["code"],
-            "label": measured["label"],
-            "value": measured["value"],
-            "unit": measured["unit"],
-            "status": status.to_numpy(),
-            "finding": judged["finding"].to_numpy(),
-        }
-    )
-    return facts, measurements.reset_index(drop=True)
+    return facts, judged.reset_index(drop=True)
 
 
 def _times(values: pd.Series) -> pd.Series:
     """FHIR dates, dateTimes and instants in UTC; what does not parse is NaT."""
-    return pd.to_datetime(values, errors="coerce", utc=True, format="ISO8601")
+    return pd.to_datetime(values, errors="coerce", utc=True, format="ISO8601").astype(
+        "datetime64[ns, UTC]"
+    )
 
 
 def _products(facts: pd.DataFrame, ingredients: bool) -> pd.DataFrame:
@@ -1105,26 +1084,7 @@ def _products(facts: pd.DataFrame, ingredients: bool) -> pd.DataFrame:
     if not ingredients:
         return facts
     split = meds & facts["drop"].isna().to_numpy() & facts["label"].notna().to_numpy()
-    # A product nothing is parsed from stands for its own ingredient.
-    names: dict[str, list[str]] = {
-        product: product_ingredients(product) or [product]
-        for product in facts.loc[split, "label"].unique()
-    }
-    lists = pd.Series(None, index=facts.index, dtype=object)
-    lists[split] = [names[p] for p in facts.loc[split, "label"]]
-    facts = facts.assign(ingredient=lists).explode("ingredient", ignore_index=True)
-    grouped = facts["ingredient"].notna().to_numpy()
-    facts.loc[grouped, "label"] = facts.loc[grouped, "ingredient"].astype("string").to_numpy()
-    facts.loc[grouped, ["system", "code"]] = pd.NA
-    return facts.drop(columns="ingredient")
-
-
-def _reason_ids(facts: pd.DataFrame) -> pd.Series:
-    """Reasons as the concept ids Records give their conditions."""
-    coded = facts["reason_system"] + ":" + facts["reason_code"]
-    labels = clean_text(strip_semantic_tag(facts["reason_display"]))
-    local = "local:" + label_key(labels).str.replace(" ", "_")
-    return coded.fillna(local).astype("string")
+    return _common.to_ingredients(facts, split)
 
 
 def _records(
@@ -1135,90 +1095,53 @@ def _records(
     *,
     source: str,
     basket: str,
+    notes: list[str],
 ) -> Records:
     """Records of the facts kept, with a report of everything read."""
     kept = facts.loc[facts["drop"].isna().to_numpy()]
-    dropped = facts["drop"].value_counts()
     if len(kept) == 0:
-        reasons = ", ".join(f"{n} {reason}" for reason, n in dropped.items())
-        hints = []
-        if "social" in dropped.index:
-            hints.append("social=True keeps social concepts and survey answers")
-        if any(str(r).startswith("observation of a patient under") for r in dropped.index):
-            hints.append("adult_age=None judges children's values by adult ranges")
-        hint = f"; {' and '.join(hints)}" if hints else ""
-        raise EmptyRecordsError(
-            f"{source}: no observation kept of {len(facts)} read (dropped: {reasons}){hint}"
-        )
-    kept = _one_kind(kept)
-    table = kept.assign(time=_times(kept["time"]), _file=kept["file"])
+        raise _common.nothing_kept(source, len(facts), _common.counts(facts["drop"], sort=True))
+    ids = _common.concept_ids(kept["system"], kept["code"], kept["label"])
+    order = kept["origin"].map(_SOURCE_ORDER)
+    kept = kept.assign(
+        kind=_common.one_kind(ids, kept["kind"], untagged=~kept["tagged"], order=order),
+        time=_times(kept["time"]),
+    )
+    records = _common.to_records(kept, keep=KEPT_COLUMNS, basket=basket, source=source)
+    issues = {
+        name: {what: int(n) for what, n in count.items() if n} for name, count in counts.items()
+    }
     # Counted over every observation read, kept or not: the file is at fault.
     undated = (_times(facts["time"]).isna() & facts["time"].notna()).to_numpy()
-    records = Records.from_dataframe(
-        table,
-        patient="patient_id",
-        concept="label",
-        kind="kind",
-        code="code",
-        system="system",
-        encounter="encounter_id",
-        time="time",
-        reason="reason_id",
-        keep=[*KEPT_COLUMNS, "_file"],
-        basket=basket,
-        source=source,
-    )
-    data = records.data
-    n_kept = data["_file"].value_counts()
+    for name, bad in facts.loc[undated].groupby("file", sort=False):
+        issues[str(name)][_common.DATES_NOT_PARSED] = len(bad)
+        first = bad.iloc[0]
+        entry: _Entry = first["entry"]
+        ident = f"{entry.resource.get('resourceType')}/{entry.resource.get('id', '?')}"
+        notes.append(
+            _common.dates_note(
+                str(name),
+                f"field {first['time_field']!r}",
+                len(bad),
+                str(first["time"]),
+                f"{entry.where} ({ident})" if entry.where else ident,
+            )
+        )
     n_read = facts["file"].value_counts()
-    n_passed = kept["file"].value_counts()
-    n_bad_dates = facts.loc[undated, "file"].value_counts()
-    per_reason: dict[str, dict[str, int]] = {}
-    by_reason = facts.groupby(["file", "drop"]).size().rename("n").reset_index()
-    for name, reason, n in by_reason.itertuples(index=False):
-        per_reason.setdefault(str(name), {})[str(reason)] = int(n)
-    files: dict[str, dict[str, int]] = {}
-    for name, count in counts.items():
-        row = {what: int(n) for what, n in count.items() if n}
-        if n_bad_dates.get(name, 0):
-            row["dates not parsed"] = int(n_bad_dates[name])
-        row["read"] = int(n_read.get(name, 0))
-        row["kept"] = int(n_kept.get(name, 0))
-        row.update(per_reason.get(name, {}))
-        duplicates = int(n_passed.get(name, 0)) - row["kept"]
-        if duplicates:
-            row["duplicate"] = duplicates
-        files[name] = row
-    files = _aligned(files)
-    all_dropped = {str(reason): int(n) for reason, n in dropped.items()}
-    all_dropped.update(records.report.dropped)
-    report = RecordsReport(
-        source=source,
-        n_read=len(facts),
-        n_kept=len(data),
-        dropped=all_dropped,
-        n_patients=records.report.n_patients,
-        n_concepts=records.report.n_concepts,
-        n_label_variants=records.report.n_label_variants,
-        concepts_by_kind=records.report.concepts_by_kind,
-        files=files,
-        unknown_systems=dict(unknown_systems.most_common()),
-        measurements=_status_counts(measurements),
-    )
-    return Records(
-        data.drop(columns="_file"),
-        report,
-        basket=basket,
-        extra=KEPT_COLUMNS,
+    result = _common.finish(
+        source,
+        records,
+        keep=KEPT_COLUMNS,
+        read={name: int(n_read.get(name, 0)) for name in counts},
+        passed=_common.counts(kept["file"]),
+        drops=_common.file_drops(facts["file"], facts["drop"]),
         measurements=measurements,
+        issues=issues,
+        unknown_systems=dict(unknown_systems.most_common()),
+        notes=notes,
     )
-
-
-def _status_counts(measurements: pd.DataFrame) -> dict[str, int]:
-    counts = measurements["status"].value_counts()
-    found = [s for s in _STATUS_ORDER if s in counts.index]
-    found += sorted(str(s) for s in counts.index if s not in _STATUS_ORDER)
-    return {status: int(counts[status]) for status in found}
+    result.report.files = _aligned(result.report.files)
+    return result
 
 
 def _aligned(files: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
@@ -1236,24 +1159,3 @@ def _aligned(files: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
     drops = sorted(present.difference(head, skipped, tail, issues))
     keys = [k for k in head if k in present] + skipped + issues + tail + drops
     return {name: {key: row.get(key, 0) for key in keys} for name, row in files.items()}
-
-
-def _one_kind(kept: pd.DataFrame) -> pd.DataFrame:
-    """One kind per concept: a tagged description's, then a condition's.
-
-    An answer to a question (``Cause of death: Concussion injury of brain``)
-    often has no semantic tag to tell its kind; the same code diagnosed as a
-    condition says what it is. (The Synthea reader decides the same way.)
-    """
-    coded = kept["system"].notna() & kept["code"].notna()
-    ident = (kept["system"] + ":" + kept["code"]).where(
-        coded, "local:" + label_key(clean_text(kept["label"]))
-    )
-    order = kept["origin"].map(
-        {"condition": 0, "medication": 1, "quantity": 2, "coded": 2, "procedure": 3}
-    )
-    ranked = pd.DataFrame(
-        {"id": ident, "kind": kept["kind"], "untagged": ~kept["tagged"], "order": order}
-    )
-    first = ranked.sort_values(["untagged", "order"], kind="stable").drop_duplicates("id")
-    return kept.assign(kind=ident.map(first.set_index("id")["kind"]).astype("string"))

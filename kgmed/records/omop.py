@@ -14,19 +14,15 @@ each choice.
 
 from __future__ import annotations
 
-import csv
-import gzip
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from numbers import Real
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from kgmed._validation import check_choice, check_columns
+from kgmed._validation import check_columns
 from kgmed.errors import (
     EmptyRecordsError,
     MissingValueError,
@@ -35,17 +31,16 @@ from kgmed.errors import (
     RecordsFileError,
     RecordsFileNotFound,
 )
-from kgmed.records import vocab
-from kgmed.records._normalize import clean_codes, clean_text, label_key
-from kgmed.records.core import BASKETS, Records, RecordsReport, _some_rows
-from kgmed.records.csv import _line_numbers, _parser_message
+from kgmed.records import _common, vocab
+from kgmed.records._io import Table, read_table
+from kgmed.records._normalize import clean_codes, clean_text
+from kgmed.records.core import Records
 from kgmed.schema import CODE_SYSTEMS, normalize_system
 
 __all__ = [
     "CLASS_KINDS",
     "EVENT_TABLES",
     "KEPT_COLUMNS",
-    "MEASUREMENT_COLUMNS",
     "OMOP_TABLES",
     "read_omop",
 ]
@@ -74,22 +69,9 @@ OMOP_TABLES: tuple[str, ...] = (
 #: treatment was read from (``product``, ``product_code``), the value and
 #: unit of a measurement made a finding, and the OMOP concept id of the
 #: event (``omop_concept_id``), to join back to the database.
-KEPT_COLUMNS: tuple[str, ...] = ("product", "product_code", "value", "unit", "omop_concept_id")
-
-#: Columns of :attr:`Records.measurements`: one row per measurement read,
-#: whatever its status (``flagged``, ``in range``, ``no range``...).
-MEASUREMENT_COLUMNS: tuple[str, ...] = (
-    "patient_id",
-    "encounter_id",
-    "time",
-    "concept_id",
-    "label",
-    "value",
-    "unit",
-    "status",
-    "finding",
-    "omop_concept_id",
-)
+#: :attr:`Records.measurements` has ``omop_concept_id`` too, after
+#: :data:`kgmed.records.MEASUREMENT_COLUMNS`.
+KEPT_COLUMNS: tuple[str, ...] = (*_common.KEPT_COLUMNS, "omop_concept_id")
 
 #: The SNOMED CT semantic tag each OMOP ``concept_class_id`` stands for. OMOP
 #: names carry no tag (``Viral sinusitis``, not ``Viral sinusitis
@@ -176,15 +158,6 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
 _TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 # Drug vocabularies whose concept names are RxNorm-style product names.
 _RXNORM_SYSTEMS = frozenset({"RXNORM", "RXNORMEXTENSION"})
-# Why a measurement was not kept, by what flag_observations says of its value.
-_STATUS_DROPS = {
-    "in range": "measurement in range",
-    "no range": "measurement without reference range",
-    "unit mismatch": "measurement unit mismatch",
-    "not a number": "measurement not a number",
-}
-_RowLines = Callable[[list[int]], list[int]]
-_Quoting = Literal[0, 1, 2, 3]
 
 
 @dataclass(frozen=True)
@@ -192,13 +165,29 @@ class _Table:
     """One OMOP table as read: lower-case column names, rows named for messages."""
 
     name: str
-    source: str
-    frame: pd.DataFrame
-    lines: _RowLines | None
+    cells: Table
+
+    @property
+    def source(self) -> str:
+        """The file (or mapping key) the table came from, as messages name it."""
+        return self.cells.name
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The table's cells."""
+        return self.cells.frame
 
     def rows(self, mask: pd.Series | np.ndarray) -> str:
-        at = np.asarray(mask, dtype=bool)
-        return _some_rows(self.frame.index[at], "row", self.lines)
+        """The rows in ``mask``, named for a message (``line 3``, ``row 0``)."""
+        return self.cells.where(mask)
+
+
+@dataclass
+class _Found:
+    """What reading the tables found besides observations: per-file counts, notes."""
+
+    issues: dict[str, dict[str, int]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -248,8 +237,9 @@ def read_omop(
       reference ranges keyed by LOINC code
       (:func:`kgmed.records.vocab.flag_observations`); a value out of range
       becomes a finding (``HbA1c high``) with the value and unit kept.
-    - Social and administrative conditions and observations are left out
-      (:func:`kgmed.records.vocab.is_social`) unless ``social=True``.
+    - Social and administrative conditions, observations and measurements
+      are left out (:func:`kgmed.records.vocab.is_social`, and the answers
+      to questions of class ``Survey``) unless ``social=True``.
 
     Parameters
     ----------
@@ -271,8 +261,9 @@ def read_omop(
         product is kept in ``product`` and ``product_code``.
     social : bool, default False
         Keep social and administrative concepts (employment, education,
-        housing, "Medication review due"...); by default they are dropped
-        and counted as ``social``.
+        housing, "Medication review due"...) and the answers to questions of
+        :data:`kgmed.records.vocab.SOCIAL_CATEGORIES` (``concept_class_id``
+        ``Survey``); by default they are dropped and counted as ``social``.
     ranges : mapping of str to ReferenceRange, optional
         Reference ranges by LOINC code;
         :data:`kgmed.records.vocab.REFERENCE_RANGES` by default.
@@ -288,10 +279,13 @@ def read_omop(
     -------
     Records
         With the columns :data:`KEPT_COLUMNS` besides the canonical ones,
-        and :attr:`Records.measurements`: every measurement read (columns
-        :data:`MEASUREMENT_COLUMNS`) with its status. The report counts per
-        table the observations read (one per row, except that a combination
-        drug gives one per ingredient), kept, and dropped by reason;
+        and :attr:`Records.measurements`: every numeric value judged (columns
+        :data:`kgmed.records.MEASUREMENT_COLUMNS`, then ``omop_concept_id``)
+        with its status. The report counts per table the observations read
+        (one per row, except that a combination drug gives one per
+        ingredient), kept, and dropped by reason; a date that does not parse
+        leaves its observation without a time, counted as ``dates not
+        parsed`` and named (file, column, line) in ``report.notes``.
         ``report.measurements`` counts measurements by status,
         ``report.unknown_systems`` the observations coded in a vocabulary
         kgmed does not know, and ``report.notes`` says how many concept ids
@@ -310,8 +304,8 @@ def read_omop(
     MissingValueError
         If an event has no ``person_id``, or a concept no ``concept_id``.
     RecordsError
-        If ids are not integers or a date does not parse (the message names
-        the table, column and row), or a concept id appears twice in
+        If ids are not integers (the message names the table, column and
+        row), dates are written as numbers, or a concept id appears twice in
         ``concept``.
     EmptyRecordsError
         If no event gives an observation.
@@ -350,11 +344,9 @@ def read_omop(
     >>> records.report.notes[0]
     'condition_occurrence: 1 unmapped row (1 with concept_id 0): 1 dropped (no concept)'
     """
-    check_choice("basket", basket, BASKETS)
-    for name, value in (("ingredients", ingredients), ("social", social)):
-        if not isinstance(value, bool):
-            raise ParameterError(f"{name} must be True or False, got {value!r}")
-    _check_age(adult_age)
+    _common.check_options(
+        basket=basket, social=social, ingredients=ingredients, ranges=ranges, adult_age=adult_age
+    )
     source, loaded, notes = _load(tables, encoding=encoding)
     events = [name for name in EVENT_TABLES if name in loaded]
     if not events:
@@ -362,12 +354,9 @@ def read_omop(
             f"{source}: no event table; read_omop needs at least one of "
             f"{[f'{t}.csv' for t in EVENT_TABLES]} beside concept.csv"
         )
-    raws = {name: _events(loaded[name], basket=basket) for name in events}
-    births = _births(loaded["person"]) if "person" in loaded else None
-    if "measurement" in raws and adult_age is not None and births is None:
-        notes.append(
-            "no birth dates (person table): adult reference ranges were applied to every patient"
-        )
+    found = _Found(notes=notes)
+    raws = {name: _events(loaded[name], basket=basket, found=found) for name in events}
+    births = _births(loaded["person"], found) if "person" in loaded else None
 
     referenced = _referenced_ids(raws)
     pairs: pd.DataFrame | None = None
@@ -396,7 +385,7 @@ def read_omop(
             births=births,
             basket=basket,
         )
-        pieces.append(piece.assign(_table=name))
+        pieces.append(piece.assign(file=loaded[name].source, _table=name))
         if measurements is not None:
             measured.append(measurements)
     long = pd.concat(pieces, ignore_index=True)
@@ -407,81 +396,34 @@ def read_omop(
         for table_counts in counts.values():
             for reason, n in table_counts.drops.items():
                 total[reason] = total.get(reason, 0) + n
-        why = ", ".join(f"{n:,} {reason}" for reason, n in total.items()) or "no rows"
-        raise EmptyRecordsError(f"{source}: no event gives an observation (dropped: {why})")
+        raise _common.nothing_kept(source, sum(total.values()), total)
     long, moved = _one_kind(long)
-    records = Records.from_dataframe(
-        long.drop(columns="vocabulary"),
-        patient="patient_id",
-        concept="label",
-        kind="kind",
-        code="code",
-        system="system",
-        encounter="encounter_id",
-        time="time",
-        keep=[*KEPT_COLUMNS, "_table"],
+    records = _common.to_records(
+        long.assign(reason_id=pd.Series(pd.NA, index=long.index, dtype="string")),
+        keep=KEPT_COLUMNS,
         basket=basket,
         source=source,
     )
-    data = records.data
-    report = _report(source, loaded, counts, long, data, records.report)
-    report.unknown_systems = _unknown_systems(long)
-    report.notes = notes + _notes(loaded, counts, moved, data)
-    measurements = _measurements(measured)
-    report.measurements = _status_counts(measurements)
-    return Records(
-        data.drop(columns="_table"),
-        report,
-        basket=basket,
-        extra=KEPT_COLUMNS,
-        measurements=measurements,
-    )
-
-
-def _check_age(adult_age: object) -> None:
-    if adult_age is None:
-        return
-    if isinstance(adult_age, bool) or not isinstance(adult_age, Real) or not float(adult_age) > 0:
-        raise ParameterError(f"adult_age must be a positive number or None, got {adult_age!r}")
-
-
-def _report(
-    source: str,
-    loaded: Mapping[str, _Table],
-    counts: Mapping[str, _Counts],
-    long: pd.DataFrame,
-    data: pd.DataFrame,
-    core: RecordsReport,
-) -> RecordsReport:
-    """Per-table counts: every observation read is kept or dropped for one reason."""
-    passed = long["_table"].value_counts()
-    kept = data["_table"].value_counts()
-    files: dict[str, dict[str, int]] = {}
-    dropped: dict[str, int] = {}
+    passed = _common.counts(long["file"])
+    read = {}
     for name, table_counts in counts.items():
-        n_kept = int(kept.get(name, 0))
-        drops = dict(table_counts.drops)
-        # Records drop repeated observations (the same patient, concept,
-        # encounter and time), and nothing else is left for them to drop.
-        repeated = int(passed.get(name, 0)) - n_kept
-        if repeated:
-            drops["duplicate"] = repeated
-        table_counts.n_read = n_kept + sum(drops.values())
-        files[loaded[name].source] = {"read": table_counts.n_read, "kept": n_kept, **drops}
-        for reason, n in drops.items():
-            dropped[reason] = dropped.get(reason, 0) + n
-    if "duplicate" in dropped:
-        dropped["duplicate"] = dropped.pop("duplicate")
-    return RecordsReport(
-        source=source,
-        n_read=sum(c.n_read for c in counts.values()),
-        n_kept=len(data),
-        dropped=dropped,
-        n_patients=core.n_patients,
-        n_concepts=core.n_concepts,
-        n_label_variants=core.n_label_variants,
-        concepts_by_kind=core.concepts_by_kind,
-        files=files,
+        where = loaded[name].source
+        table_counts.n_read = int(passed.get(where, 0)) + sum(table_counts.drops.values())
+        read[where] = table_counts.n_read
+    measurements = _common.measurement_table(measured, {"omop_concept_id": "Int64"})
+    notes = found.notes + _notes(loaded, counts, moved, records.data)
+    notes += _common.birth_note(measurements, births, adult_age, "person, birth date")
+    return _common.finish(
+        source,
+        records,
+        keep=KEPT_COLUMNS,
+        read=read,
+        passed=passed,
+        drops={loaded[name].source: c.drops for name, c in counts.items()},
+        measurements=measurements,
+        issues=found.issues,
+        unknown_systems=_unknown_systems(long),
+        notes=notes,
     )
 
 
@@ -524,11 +466,7 @@ def _notes(
                 f"{where}: {n_unmapped:,} unmapped {plural} ({', '.join(causes)}): "
                 f"{', '.join(outcomes)}"
             )
-        if table_counts.n_read != table_counts.rows:
-            notes.append(
-                f"{where}: {table_counts.rows:,} rows; combination products gave one "
-                f"observation per ingredient, {table_counts.n_read:,} in all"
-            )
+        notes += _common.products_note(where, table_counts.rows, table_counts.n_read)
         if table_counts.no_ancestor:
             notes.append(
                 f"{where}: {table_counts.no_ancestor:,} rows name a drug with no Ingredient "
@@ -540,28 +478,15 @@ def _notes(
                 f"{where}: {moved[name]:,} observations of a concept also found in an earlier "
                 f"table take the kind it has there"
             )
+    persons = visits = None
     if "person" in loaded:
-        persons = pd.Index(_ids(loaded["person"].frame["person_id"]).dropna().unique())
-        without = len(persons.difference(pd.Index(data["patient_id"].unique())))
-        notes.append(
-            f"{loaded['person'].source}: {len(persons):,} persons, {without:,} of them with "
-            f"no observation kept"
-        )
-        n_unknown = int((~data["patient_id"].isin(persons)).sum())
-        if n_unknown:
-            notes.append(
-                f"{n_unknown:,} observations kept name a person not in {loaded['person'].source}"
-            )
+        ids = pd.Index(_ids(loaded["person"].frame["person_id"]).dropna().unique())
+        persons = (loaded["person"].source, "person", ids)
     if "visit_occurrence" in loaded:
         table = loaded["visit_occurrence"]
-        visits = pd.Index(_ids(table.frame["visit_occurrence_id"]).dropna().unique())
-        named = data["encounter_id"].notna()
-        n_unknown = int((named & ~data["encounter_id"].isin(visits)).sum())
-        notes.append(
-            f"{table.source}: {len(visits):,} visits; {n_unknown:,} observations kept name "
-            f"a visit not in it"
-        )
-    return notes
+        ids = pd.Index(_ids(table.frame["visit_occurrence_id"]).dropna().unique())
+        visits = (table.source, "visit", ids)
+    return notes + _common.reference_notes(data, patients=persons, encounters=visits)
 
 
 # -- loading ------------------------------------------------------------------------
@@ -654,7 +579,7 @@ def _from_frames(tables: Mapping[str, pd.DataFrame]) -> dict[str, _Table]:
         if not isinstance(frame, pd.DataFrame):
             raise RecordsError(f"{key}: expected a pandas DataFrame, got {type(frame).__name__}")
         columns = [str(c).strip().lower() for c in frame.columns]
-        table = _Table(name, str(key), frame.set_axis(columns, axis=1), None)
+        table = _Table(name, Table(str(key), frame.set_axis(columns, axis=1)))
         _check_table(table)
         loaded[name] = table
     return loaded
@@ -698,104 +623,29 @@ def _table_files(folder: Path) -> tuple[dict[str, Path], list[str]]:
 
 
 def _read_file(path: Path, name: str, *, encoding: str) -> _Table:
-    """One table file, with only the columns read_omop uses."""
-    compressed = path.name.lower().endswith(".gz")
-    opener: Any = gzip.open if compressed else open
-    try:
-        with opener(path, "rb") as stream:
-            head: bytes = stream.read(65536)
-    except (OSError, EOFError) as err:
-        raise RecordsFileError(f"{path.name}: cannot be read ({err})") from err
-    if not head.strip():
-        raise RecordsFileError(
-            f"{path.name}: the file is empty, without even a header; write the "
-            f"{name} table's header, or leave the file out"
-        )
-    utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff"))
-    if b"\x00" in head and not utf16:
-        raise RecordsFileError(
-            f"{path.name}: looks like a binary file, not CSV text "
-            f"(a Parquet or spreadsheet file? export the {name} table as CSV)"
-        )
-    first = head.decode(encoding, errors="replace").splitlines()[0]
-    sep = "\t" if "\t" in first else ","
-    # OHDSI vocabulary files are tab-separated and unquoted: a '"' in a
-    # concept name is a character, not a quote.
-    quoting: _Quoting = csv.QUOTE_NONE if sep == "\t" else csv.QUOTE_MINIMAL
-    header = [c.strip().lower() for c in next(csv.reader([first], delimiter=sep, quoting=quoting))]
-    if len(header) == 1 and len(_REQUIRED.get(name, (1, 2))) > 1:
-        raise RecordsFileError(
-            f"{path.name}: found one column {header[0][:40]!r} and no ',' or tab "
-            f"separator; is this a CSV file?"
-        )
-    check_columns(pd.DataFrame(columns=header), _required(name, header), where=path.name)
-    if not compressed:
-        _check_last_line(path, sep=sep, quoting=quoting, n_fields=len(header), encoding=encoding)
-    try:
-        # Every column is read, not only those used: with usecols, pandas
-        # would take a line with extra fields without a word.
-        frame = pd.read_csv(
-            path,
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            encoding=encoding,
-            quoting=quoting,
-        )
-    except UnicodeDecodeError as err:
-        raise RecordsFileError(
-            f"{path.name}: is not {encoding} text (byte {err.start}: {err.reason}); "
-            f"pass encoding= with the file's encoding"
-        ) from err
-    except pd.errors.ParserError as err:
-        raise RecordsFileError(_parser_message(path.name, err, path, sep, encoding)) from err
-    if not isinstance(frame.index, pd.RangeIndex):
-        # pandas makes the first columns the index when a row has more fields
-        # than the header; the columns would shift silently.
-        raise RecordsFileError(
-            f"{path.name}: line 2 has {frame.index.nlevels} more field(s) than the header's "
-            f"{len(header)} columns (a trailing {sep!r}?); name every column in the header "
-            f"or remove the extra fields"
-        )
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
-    wanted = set(_columns_wanted(name))
-    frame = frame.loc[:, [c in wanted for c in frame.columns]]
-    lines: _RowLines = _header_plus
-    if sep == "," and not compressed:
-        lines = _line_numbers(path, sep=sep, encoding=encoding)
-    table = _Table(name, path.name, frame, lines)
+    """One table file, every line checked, with only the columns read_omop uses.
+
+    Comma- or tab-separated (OHDSI vocabulary files are tab-separated and
+    unquoted: a '"' in a concept name is a character, not a quote), gzipped
+    or not; column names are matched in any case.
+    """
+
+    def columns(header: list[str]) -> list[str]:
+        lower = [c.strip().lower() for c in header]
+        check_columns(pd.DataFrame(columns=lower), _required(name, lower), where=path.name)
+        wanted = set(_columns_wanted(name))
+        return [raw for raw, low in zip(header, lower, strict=True) if low in wanted]
+
+    cells = read_table(
+        path,
+        encoding=encoding,
+        columns=columns,
+        min_columns=1 if len(_REQUIRED.get(name, (1, 2))) == 1 else 2,
+    )
+    frame = cells.frame.set_axis([str(c).strip().lower() for c in cells.frame.columns], axis=1)
+    table = _Table(name, Table(cells.name, frame, cells.lines))
     _check_table(table)
     return table
-
-
-def _check_last_line(
-    path: Path, *, sep: str, quoting: _Quoting, n_fields: int, encoding: str
-) -> None:
-    """Raise if the file ends in a line cut short, as a stopped copy leaves it.
-
-    That is a last line with fewer fields than the header and no line break.
-    """
-    size = path.stat().st_size
-    with path.open("rb") as stream:
-        stream.seek(max(0, size - 65536))
-        tail = stream.read()
-    if tail.endswith((b"\n", b"\r")) or b"\n" not in tail:
-        return
-    last = tail.rsplit(b"\n", 1)[1].decode(encoding, errors="replace")
-    fields = next(csv.reader([last], delimiter=sep, quoting=quoting), [])
-    if len(fields) >= n_fields:
-        return
-    with path.open("rb") as stream:
-        line = sum(chunk.count(b"\n") for chunk in iter(lambda: stream.read(1 << 20), b"")) + 1
-    raise RecordsFileError(
-        f"{path.name}: the last line ({line}) has {len(fields)} field(s) but the header has "
-        f"{n_fields}, and no line break: the file looks truncated; export it again"
-    )
-
-
-def _header_plus(positions: list[int]) -> list[int]:
-    return [p + 2 for p in positions]
 
 
 def _required(name: str, columns: Sequence[str]) -> dict[str, str | None]:
@@ -858,8 +708,14 @@ def _optional_integers(table: _Table, column: str) -> pd.Series:
     return _integers(table, column)
 
 
-def _dates(table: _Table, column: str) -> pd.Series:
-    """A date or datetime column as UTC times, parsed once per distinct value."""
+def _dates(
+    table: _Table, column: str, found: _Found, *, outcome: str = _common.KEPT_UNDATED
+) -> pd.Series:
+    """A date or datetime column as UTC times, parsed once per distinct value.
+
+    A value that is not a date is NaT, counted (``dates not parsed``) and
+    named in a note.
+    """
     values = table.frame[column]
     if pd.api.types.is_numeric_dtype(values.dtype) and values.notna().any():
         raise RecordsError(
@@ -875,10 +731,18 @@ def _dates(table: _Table, column: str) -> pd.Series:
     bad = parsed.isna()
     if bad.any():
         first = str(distinct[bad].iloc[0])
-        raise RecordsError(
-            f"{table.source}: column {column!r} holds {first!r}, which is not a date, "
-            f"at {table.rows(text == first)}; write dates as ISO 8601 (2021-03-04 or "
-            f"2021-03-04T10:30:00)"
+        rows = text.isin(distinct[bad]).to_numpy()
+        count = found.issues.setdefault(table.source, {})
+        count[_common.DATES_NOT_PARSED] = count.get(_common.DATES_NOT_PARSED, 0) + int(rows.sum())
+        found.notes.append(
+            _common.dates_note(
+                table.source,
+                f"column {column!r}",
+                int(rows.sum()),
+                first,
+                table.rows(text == first),
+                outcome=outcome,
+            )
         )
     taken = parsed.astype("datetime64[ns, UTC]").array.take(codes, allow_fill=True)
     return pd.Series(taken, index=text.index, dtype="datetime64[ns, UTC]")
@@ -890,7 +754,7 @@ def _text(frame: pd.DataFrame, column: str, clean: Callable[[pd.Series], pd.Seri
     return clean(frame[column])
 
 
-def _events(table: _Table, *, basket: str) -> pd.DataFrame:
+def _events(table: _Table, *, basket: str, found: _Found) -> pd.DataFrame:
     """The rows of an event table as plain columns: who, when, which concept."""
     event = _EVENTS[table.name]
     frame = table.frame
@@ -906,7 +770,7 @@ def _events(table: _Table, *, basket: str) -> pd.DataFrame:
     times = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
     for column in (event.datetime, event.date):
         if column in frame.columns:
-            times = times.fillna(_dates(table, column))
+            times = times.fillna(_dates(table, column, found))
     raw = pd.DataFrame(
         {
             "patient_id": patients,
@@ -930,7 +794,7 @@ def _events(table: _Table, *, basket: str) -> pd.DataFrame:
     return raw.reset_index(drop=True)
 
 
-def _births(table: _Table) -> pd.Series | None:
+def _births(table: _Table, found: _Found) -> pd.Series | None:
     """Birth dates by person id, or None when the table has none.
 
     ``birth_datetime``, else year, month and day of birth (a missing month or
@@ -941,7 +805,13 @@ def _births(table: _Table) -> pd.Series | None:
         return None
     born = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
     if "birth_datetime" in frame.columns:
-        born = _dates(table, "birth_datetime")
+        born = _dates(
+            table,
+            "birth_datetime",
+            found,
+            outcome="those persons are dated by year_of_birth where given, else their "
+            "values are judged as adults'",
+        )
     if "year_of_birth" in frame.columns:
         parts = {
             part: _optional_integers(table, f"{part}_of_birth") for part in ("year", "month", "day")
@@ -1065,7 +935,7 @@ def _observations(
     event = _EVENTS[table.name]
     resolved = _resolve(raw, concepts, counts.unmapped)
     no_concept = (resolved["label"].isna() & resolved["code"].isna()).to_numpy(bool)
-    _count(counts.drops, "no concept", no_concept)
+    _count(counts.drops, _common.NO_CONCEPT, no_concept)
     _count(counts.unmapped, "no concept", no_concept)
     obs = resolved.loc[~no_concept].assign(
         product=pd.Series(pd.NA, index=resolved.index, dtype="string"),
@@ -1075,18 +945,26 @@ def _observations(
         question=pd.Series(pd.NA, index=resolved.index, dtype="string"),
     )
     measurements = None
+    if table.name != "drug_exposure" and not social:
+        # The concept itself: a condition, a finding, or the question or test
+        # that an answer or a value is to.
+        survey = obs["class"].str.casefold().isin(vocab.SOCIAL_CATEGORIES).to_numpy(bool)
+        found = survey | vocab.is_social(_tagged(obs["label"], obs["class"])).to_numpy(bool)
+        _count(counts.drops, _common.SOCIAL, found)
+        obs = obs.loc[~found]
     if table.name == "observation":
         obs, measurements = _answers(obs, raw, concepts, counts, ranges, adult_age, births)
+        if not social:
+            # An answer may be social where its question is not.
+            answered = obs["question"].notna().to_numpy(bool)
+            found = answered & vocab.is_social(_tagged(obs["label"], obs["class"])).to_numpy(bool)
+            _count(counts.drops, _common.SOCIAL, found)
+            obs = obs.loc[~found]
     if table.name == "condition_occurrence":
-        obs = obs.assign(kind=_condition_kinds(obs["label"], obs["class"], event.kind))
+        kinds = vocab.kinds_of_snomed(_tagged(obs["label"], obs["class"]), default=event.kind)
+        obs = obs.assign(kind=kinds)
     else:
         obs = obs.assign(kind=event.kind)
-    if table.name in ("condition_occurrence", "observation") and not social:
-        is_social = (vocab.is_social(obs["label"]) | vocab.is_social(obs["question"])).to_numpy(
-            bool
-        )
-        _count(counts.drops, "social", is_social)
-        obs = obs.loc[~is_social]
     if table.name == "drug_exposure":
         coded = obs["system"].notna() & obs["code"].notna()
         obs = obs.assign(
@@ -1098,7 +976,7 @@ def _observations(
         obs, measurements = _flag(obs, raw, concepts, counts, ranges, adult_age, births)
     if basket == "encounter":
         no_visit = obs["encounter_id"].isna().to_numpy(bool)
-        _count(counts.drops, "no encounter", no_visit)
+        _count(counts.drops, _common.NO_ENCOUNTER, no_visit)
         obs = obs.loc[~no_visit]
     columns = [
         "patient_id",
@@ -1159,18 +1037,16 @@ def _resolve(raw: pd.DataFrame, concepts: pd.DataFrame, unmapped: dict[str, int]
     )
 
 
-def _condition_kinds(labels: pd.Series, classes: pd.Series, default: str) -> pd.Series:
-    """Kinds of conditions from their concept class, read as a SNOMED semantic tag."""
-    pairs = pd.DataFrame({"label": labels, "class": classes.str.casefold()}, index=labels.index)
-    distinct = pairs.drop_duplicates()
-    kinds = [
-        vocab.kind_of_snomed(f"{label} ({_TAG_OF_CLASS[cls]})")
-        if isinstance(cls, str) and cls in _TAG_OF_CLASS
-        else default
-        for label, cls in distinct.itertuples(index=False)
-    ]
-    merged = pairs.merge(distinct.assign(kind=kinds), on=["label", "class"], how="left")
-    return pd.Series(merged["kind"].to_numpy(), index=labels.index, dtype="string")
+def _tagged(labels: pd.Series, classes: pd.Series) -> pd.Series:
+    """Names with the SNOMED CT semantic tag their concept class stands for.
+
+    OMOP names carry no tag; :data:`CLASS_KINDS` gives the tag of a class,
+    so the vocabulary rules read an OMOP concept as they read a Synthea or
+    FHIR description: ``Dependent drug abuse`` of class ``Disorder`` is
+    ``Dependent drug abuse (disorder)``.
+    """
+    tags = classes.str.casefold().map(_TAG_OF_CLASS).astype("string")
+    return (labels + " (" + tags + ")").fillna(labels).astype("string")
 
 
 def _answers(
@@ -1208,15 +1084,15 @@ def _answers(
     numbered = questions & ~answered & values["value"].notna().to_numpy(bool)
     worded = questions & ~answered & ~numbered & values["value_string"].notna().to_numpy(bool)
     bare = questions & ~(answered | numbered | worded)
-    _count(counts.drops, "observation value not numeric or coded", worded)
-    _count(counts.drops, "observation without value", bare)
+    _count(counts.drops, _common.NOT_NUMERIC_OR_CODED, worded)
+    _count(counts.drops, _common.WITHOUT_VALUE, bare)
     answers = concepts.reindex(pd.Index(answer_ids.where(answered), dtype="Int64"))
     answers.index = obs.index
     finding = (answers["system"] == "SNOMEDCT") & (
         answers["class"].str.casefold() != "qualifier value"
     )
     qualifier = answered & ~finding.fillna(False).to_numpy(bool)
-    _count(counts.drops, "observation qualifier value", qualifier)
+    _count(counts.drops, _common.QUALIFIER, qualifier)
     coded = answered & ~qualifier
     plain = obs.loc[~questions | coded].copy()
     at = coded[~questions | coded]
@@ -1278,14 +1154,10 @@ def _to_ingredients(
     done.append(rest.loc[~by_name])
     named = rest.loc[by_name]
     if len(named):
-        parsed = {name: vocab.ingredients(name) or [name] for name in pd.unique(named["label"])}
-        exploded = named.assign(label=named["label"].map(parsed)).explode("label")
+        exploded = _common.to_ingredients(named, np.ones(len(named), dtype=bool))
         exploded = exploded.assign(
-            _part=exploded.groupby(level=0).cumcount().to_numpy(),
-            label=exploded["label"].astype("string"),
-            system=pd.NA,
-            code=pd.NA,
-            vocabulary=pd.NA,
+            _part=exploded.groupby("_row").cumcount().to_numpy(),
+            vocabulary=pd.Series(pd.NA, index=exploded.index, dtype="string"),
         )
         done.append(exploded)
     joined = pd.concat(done, ignore_index=True).sort_values(["_row", "_part"], kind="stable")
@@ -1301,7 +1173,7 @@ def _flag(
     adult_age: float | None,
     births: pd.Series | None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Measurements out of their reference range as findings, and every value read."""
+    """Measurements out of their reference range as findings, and every value judged."""
     measured = raw.loc[obs.index]
     unit_ids = measured["unit_concept"]
     usable = unit_ids.isin(concepts.index).to_numpy(bool) & (unit_ids != 0).to_numpy(
@@ -1311,50 +1183,41 @@ def _flag(
     ucum = (unit_concepts["system"] == "UCUM").fillna(False).to_numpy(bool)
     units = pd.Series(unit_concepts["code"].to_numpy(), index=obs.index, dtype="string")
     units = units.where(ucum, measured["unit_source"])
-    loinc = (obs["system"] == "LOINC").fillna(False).to_numpy(bool)
-    judged = vocab.flag_observations(
+    judged = _common.judge(
         pd.DataFrame(
-            {"code": obs["code"].where(loinc), "value": measured["value"], "unit": units},
+            {
+                "patient_id": obs["patient_id"],
+                "encounter_id": obs["encounter_id"],
+                "time": obs["time"],
+                "concept_id": _common.concept_ids(obs["system"], obs["code"], obs["label"]),
+                "label": obs["label"],
+                "loinc": obs["code"].where(obs["system"] == "LOINC"),
+                "value": measured["value"],
+                "unit": units,
+                "omop_concept_id": obs["omop_concept_id"],
+            },
             index=obs.index,
         ),
         ranges=ranges,
+        adult_age=adult_age,
+        births=births,
     )
-    status = np.array(judged["status"].astype(object).to_numpy(), dtype=object)
-    if adult_age is not None and births is not None:
-        born = obs["patient_id"].map(births)
-        years = (obs["time"] - born).dt.days.to_numpy(dtype=float, na_value=np.nan) / 365.2425
-        young = (years < adult_age) & np.isin(status, ["flagged", "in range"])
-        status[young] = f"under {adult_age:g}"
-        _count(counts.drops, f"measurement of a patient under {adult_age:g}", young)
-    for value, reason in _STATUS_DROPS.items():
-        _count(counts.drops, reason, status == value)
-    coded = obs["system"].notna() & obs["code"].notna()
-    local = "local:" + label_key(obs["label"]).str.replace(" ", "_")
-    measurements = pd.DataFrame(
-        {
-            "patient_id": obs["patient_id"],
-            "encounter_id": obs["encounter_id"],
-            "time": obs["time"],
-            "concept_id": (obs["system"] + ":" + obs["code"]).where(coded, local),
-            "label": obs["label"],
-            "value": measured["value"],
-            "unit": units,
-            "status": pd.array(status, dtype="string"),
-            # A finding only for the values judged out of range.
-            "finding": judged["finding"].astype("string").where(status == "flagged"),
-            "omop_concept_id": obs["omop_concept_id"],
-        }
-    ).reset_index(drop=True)
-    hit = status == "flagged"
+    status = judged["status"]
+    if adult_age is not None:
+        young = f"under {adult_age:g}"
+        _count(counts.drops, f"measurement of a patient {young}", (status == young).to_numpy())
+    for value, reason in _common.MEASUREMENT_DROPS.items():
+        _count(counts.drops, reason, (status == value).to_numpy())
+    hit = (status == "flagged").to_numpy()
     flagged = obs.loc[hit].assign(
         label=judged.loc[hit, "finding"],
         system=pd.NA,
         code=pd.NA,
         vocabulary=pd.NA,
-        value=measured.loc[hit, "value"],
-        unit=units[hit],
+        value=judged.loc[hit, "value"],
+        unit=judged.loc[hit, "unit"],
     )
-    return flagged, measurements
+    return flagged, judged.reset_index(drop=True)
 
 
 def _one_kind(long: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -1364,11 +1227,11 @@ def _one_kind(long: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
     or a symptom, an observation a finding); when an ETL puts one concept in
     two tables, the first of :data:`EVENT_TABLES` decides.
     """
-    coded = long["system"].notna() & long["code"].notna()
-    local = "local:" + label_key(clean_text(long["label"]))
-    keys = (long["system"] + ":" + long["code"]).where(coded, local)
-    first = long.assign(_key=keys).drop_duplicates("_key").set_index("_key")["kind"]
-    kinds = keys.map(first).astype("string")
+    keys = _common.concept_ids(long["system"], long["code"], long["label"])
+    order = long["_table"].map(EVENT_TABLES.index)
+    kinds = _common.one_kind(
+        keys, long["kind"], untagged=np.zeros(len(long), dtype=bool), order=order
+    )
     moved = (kinds != long["kind"]).fillna(False).to_numpy(bool)
     if not moved.any():
         return long, {}
@@ -1381,21 +1244,3 @@ def _unknown_systems(long: pd.DataFrame) -> dict[str, int]:
     known = long["system"].isin(list(CODE_SYSTEMS)).to_numpy(bool)
     unknown = long.loc[~known & long["vocabulary"].notna().to_numpy(bool), "vocabulary"]
     return {str(name): int(n) for name, n in unknown.value_counts().items()}
-
-
-def _measurements(measured: list[pd.DataFrame]) -> pd.DataFrame:
-    if measured:
-        return pd.concat(measured, ignore_index=True).loc[:, list(MEASUREMENT_COLUMNS)]
-    empty = {c: pd.Series(dtype="string") for c in MEASUREMENT_COLUMNS}
-    empty["time"] = pd.Series(dtype="datetime64[ns, UTC]")
-    empty["value"] = pd.Series(dtype="float64")
-    empty["omop_concept_id"] = pd.Series(dtype="Int64")
-    return pd.DataFrame(empty)
-
-
-def _status_counts(measurements: pd.DataFrame) -> dict[str, int]:
-    order = ["flagged", "in range", "no range", "unit mismatch", "not a number"]
-    counts = measurements["status"].value_counts()
-    found = [s for s in order if s in counts.index]
-    found += sorted(str(s) for s in counts.index if s not in order)
-    return {status: int(counts[status]) for status in found}

@@ -7,13 +7,16 @@ LOINC observations with a value and a unit. This module holds, in one place,
 how kgmed reads them:
 
 - :func:`kind_of_snomed`: a node kind from the semantic tag;
-- :func:`is_social`: the social and administrative findings that are left
-  out of the clinical graph by default (employment, education, housing,
-  "Medication review due"...);
+- :func:`is_social` and :data:`SOCIAL_CATEGORIES`: the social and
+  administrative concepts, and the questionnaires about a patient's life,
+  that are left out of the clinical graph by default (employment,
+  education, housing, "Medication review due", "Which race(s) are you?"...);
 - :func:`ingredients`: the active ingredients of a drug product;
+- :func:`allergy_findings`: an allergy recorded by its substance as the
+  finding "Allergy to <substance>";
 - :data:`REFERENCE_RANGES` and :func:`flag_observations`: numeric
   observations made findings ("HbA1c high") through reference ranges keyed
-  by LOINC code, with their units checked.
+  by LOINC code, with their units checked (:data:`STATUSES`).
 """
 
 from __future__ import annotations
@@ -26,16 +29,22 @@ import numpy as np
 import pandas as pd
 
 from kgmed.errors import ParameterError
+from kgmed.records._normalize import per_distinct
 
 __all__ = [
     "REFERENCE_RANGES",
+    "SOCIAL_CATEGORIES",
     "SOCIAL_PATTERNS",
+    "STATUSES",
     "ReferenceRange",
+    "allergy_findings",
     "flag_observations",
     "ingredients",
     "is_social",
     "kind_of_snomed",
+    "kinds_of_snomed",
     "semantic_tag",
+    "semantic_tags",
     "strip_semantic_tag",
 ]
 
@@ -217,9 +226,49 @@ def kind_of_snomed(description: str, *, default: str = "disease") -> str:
     return kind
 
 
+def semantic_tags(descriptions: pd.Series) -> pd.Series:
+    """:func:`semantic_tag` of each description, worked out once per distinct one.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from kgmed.records.vocab import semantic_tags
+    >>> semantic_tags(pd.Series(["Cough (finding)", "Hypertension", None])).tolist()
+    ['finding', <NA>, <NA>]
+    """
+    return per_distinct(descriptions, lambda distinct: distinct.map(_tag_or_none))
+
+
+def kinds_of_snomed(descriptions: pd.Series, *, default: str = "disease") -> pd.Series:
+    """:func:`kind_of_snomed` of each description, worked out once per distinct one.
+
+    A missing description gets ``default``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from kgmed.records.vocab import kinds_of_snomed
+    >>> kinds_of_snomed(pd.Series(["Cough (finding)", "Appendectomy (procedure)", None]),
+    ...                 default="finding").tolist()
+    ['symptom', 'procedure', 'finding']
+    """
+    kinds = per_distinct(
+        descriptions, lambda distinct: distinct.map(lambda d: kind_of_snomed(d, default=default))
+    )
+    return kinds.fillna(default)
+
+
+def _tag_or_none(description: object) -> str | None:
+    return None if description is None or description is pd.NA else semantic_tag(str(description))
+
+
 #: Patterns (case-insensitive regular expressions) of social and
-#: administrative concepts, matched against descriptions. Readers leave these
-#: out of the clinical graph unless asked to keep them (``social=True``).
+#: administrative concepts, matched against descriptions and against the
+#: questions of questionnaire answers. Readers leave these out of the
+#: clinical graph unless asked to keep them (``social=True``). The second
+#: half names the questions of social-needs questionnaires (PRAPARE, as
+#: Synthea records them): race, ethnicity, language, address, income,
+#: partner, jail, farm work...
 SOCIAL_PATTERNS: tuple[str, ...] = (
     r"employment",
     r"\bemployed\b",
@@ -245,12 +294,39 @@ SOCIAL_PATTERNS: tuple[str, ...] = (
     r"\bdied in\b",
     r"\binsurance\b",
     r"\bstress\b",
-    r"dependent drug",
     r"misuses drugs",
     r"alcohol drinking behavior",
+    # Questions of social-needs questionnaires.
+    r"\brace\b",
+    r"\bethnicity\b|hispanic|latino",
+    r"\blanguage\b.*\bspeak",
+    r"\baddress\b",
+    r"\bincome\b",
+    r"\bpartner\b",
+    r"\bjail\b|\bprison\b|detention cent",
+    r"farm work",
+    r"work situation",
+    r"safe where you",
+    r"people that you care about",
+    r"family members\b.*\blive with",
+    r"marital status",
 )
 
 _SOCIAL = re.compile("|".join(SOCIAL_PATTERNS), re.IGNORECASE)
+
+#: Semantic tags of concepts that are never social, whatever their words:
+#: a disorder is a diagnosis (``Dependent drug abuse (disorder)``) and a
+#: procedure is care given (``Health risks education (procedure)``), so
+#: both stay in the graph.
+_CLINICAL_TAGS = frozenset({"disorder", "morphologic abnormality", "procedure", "regime/therapy"})
+
+#: Categories of observations (FHIR's ``Observation.category``, the
+#: ``CATEGORY`` of Synthea's observations.csv, and, lower-cased, the
+#: ``concept_class_id`` of an OMOP question) whose answers are about a
+#: patient's life rather than clinical findings: smoking status, social-needs
+#: questionnaires, and questionnaire scores (PHQ-9, GAD-7, AUDIT-C). Readers
+#: count them as social unless asked to keep them.
+SOCIAL_CATEGORIES: frozenset[str] = frozenset({"social-history", "survey"})
 
 
 def is_social(descriptions: pd.Series) -> pd.Series:
@@ -258,9 +334,13 @@ def is_social(descriptions: pd.Series) -> pd.Series:
 
     Social determinants matter for a patient's health, but as co-occurring
     "conditions" (half of a Synthea population has ``Full-time employment
-    (finding)``) they would swamp the disease–symptom graph. The patterns are
-    :data:`SOCIAL_PATTERNS`; readers drop what matches and count it in their
-    report, unless asked to keep it.
+    (finding)``) they would swamp the disease–symptom graph. A description
+    is social when it matches :data:`SOCIAL_PATTERNS`, unless its semantic
+    tag says it is a disorder or a procedure: ``Dependent drug abuse
+    (disorder)`` is a diagnosis and ``Health risks education (procedure)``
+    care given, whatever their words. Readers drop what is social and count
+    it in their report, unless asked to keep it. Each distinct description
+    is looked at once.
 
     Parameters
     ----------
@@ -269,17 +349,26 @@ def is_social(descriptions: pd.Series) -> pd.Series:
     Returns
     -------
     pandas.Series of bool
+        False for a missing description.
 
     Examples
     --------
     >>> import pandas as pd
     >>> from kgmed.records.vocab import is_social
     >>> is_social(pd.Series(["Full-time employment (finding)", "Fever (finding)",
-    ...                      "Medication review due (situation)"])).tolist()
-    [True, False, True]
+    ...                      "Medication review due (situation)", "Which race(s) are you?",
+    ...                      "Dependent drug abuse (disorder)", "Health risks education (procedure)",
+    ...                      None])).tolist()
+    [True, False, True, True, False, False, False]
     """
-    text = descriptions.astype("string").fillna("")
-    return text.str.contains(_SOCIAL, regex=True).astype(bool)
+    return per_distinct(descriptions, _social, dtype="boolean").fillna(False).astype(bool)
+
+
+def _social(distinct: pd.Series) -> list[bool]:
+    return [
+        bool(_SOCIAL.search(str(text))) and semantic_tag(str(text)) not in _CLINICAL_TAGS
+        for text in distinct
+    ]
 
 
 # -- drug products to ingredients ----------------------------------------------------
@@ -383,6 +472,73 @@ def ingredients(product: str) -> list[str]:
     return found
 
 
+# -- allergies ---------------------------------------------------------------------------
+
+# An allergy coded as itself ("Allergy to peanuts (disorder)") rather than by
+# its substance.
+_ALLERGY_ITSELF = re.compile(r"^\s*(?:allergy|intolerance)\b", re.IGNORECASE)
+
+
+def allergy_findings(
+    descriptions: pd.Series,
+    *,
+    snomed: pd.Series | np.ndarray,
+    intolerance: pd.Series | np.ndarray | None = None,
+) -> tuple[pd.Series, np.ndarray]:
+    """Allergies as findings: the label of each, and whether its code names it.
+
+    Exporters code an allergy in two ways. Older ones (and some EHRs) code
+    the allergy itself, a SNOMED CT finding or disorder (``Allergy to
+    peanuts``); its code is the concept. Newer ones code the substance
+    (``Peanut (substance)``, or an RxNorm ingredient such as ``Lisinopril``),
+    which is no id for the allergy: the finding is then named for the
+    substance, ``Allergy to peanut`` (or ``Intolerance to lisinopril``), an
+    uncoded concept. A description that names the allergy already keeps its
+    words; only a SNOMED CT code of it is its concept id.
+
+    Parameters
+    ----------
+    descriptions : pandas.Series of str
+        The coded concept's description (its display).
+    snomed : array of bool
+        Whether each code is a SNOMED CT code (only those can name the
+        allergy itself).
+    intolerance : array of bool, optional
+        Whether each is an intolerance rather than an allergy.
+
+    Returns
+    -------
+    labels : pandas.Series of str
+        Each finding's label, without semantic tag.
+    itself : numpy.ndarray of bool
+        Whether the code names the allergy itself (and is its concept id).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from kgmed.records.vocab import allergy_findings
+    >>> labels, itself = allergy_findings(
+    ...     pd.Series(["Peanut (substance)", "Lisinopril", "Allergy to substance (finding)"]),
+    ...     snomed=[True, False, True], intolerance=[False, True, False])
+    >>> labels.tolist(), itself.tolist()
+    (['Allergy to peanut', 'Intolerance to lisinopril', 'Allergy to substance'], [False, False, True])
+    """
+    text = descriptions.astype("string")
+    names = strip_semantic_tag(text).str.strip()
+    tags = semantic_tags(text)
+    named = names.str.contains(_ALLERGY_ITSELF).fillna(False).to_numpy(dtype=bool)
+    itself = (tags.isin(["finding", "disorder"]).to_numpy(dtype=bool) | named) & np.asarray(
+        snomed, dtype=bool
+    )
+    word = pd.Series("Allergy to ", index=text.index, dtype="string")
+    if intolerance is not None:
+        word = word.mask(np.asarray(intolerance, dtype=bool), "Intolerance to ")
+    # "Peanut" is "peanut" in "Allergy to peanut"; "HIV" stays.
+    first, second = names.str[:1], names.str[1:2]
+    lower = first.str.lower().where(second.str.islower().fillna(True), first)
+    return names.where(itself | named, word + lower + names.str[1:]), itself
+
+
 # -- numeric observations to findings ------------------------------------------------
 
 
@@ -400,18 +556,41 @@ class ReferenceRange:
     low, high : float or None
         A value below ``low`` is "<label> low"; at or above ``high``,
         "<label> high". None: no bound on that side.
+    aliases : tuple of str, default ()
+        Other spellings of ``unit`` that exporters write for the same
+        quantity on the same scale, accepted as they are: no value is
+        converted, so an alias must never need a conversion (``mL/min`` for
+        an eGFR in ``mL/min/{1.73_m2}``, never ``mmol/mol`` for ``%``).
+
+    Examples
+    --------
+    >>> from kgmed.records.vocab import REFERENCE_RANGES
+    >>> REFERENCE_RANGES["33914-3"].units
+    ('mL/min/{1.73_m2}', 'mL/min')
     """
 
     label: str
     unit: str
     low: float | None = None
     high: float | None = None
+    aliases: tuple[str, ...] = ()
 
+    @property
+    def units(self) -> tuple[str, ...]:
+        """The unit and its aliases: every unit a value is judged in."""
+        return (self.unit, *self.aliases)
+
+
+#: What :func:`flag_observations` says of a numeric observation, in the order
+#: readers report them. Readers add one of their own, ``"under 18"`` (for
+#: ``adult_age=18``), for a value of a patient too young for adult ranges.
+STATUSES: tuple[str, ...] = ("flagged", "in range", "no range", "unit mismatch", "not a number")
 
 #: Adult reference ranges keyed by LOINC code. Bounds are common clinical
 #: thresholds (diagnostic cut-offs where one exists: HbA1c 6.5 % for
 #: diabetes, blood pressure 140/90 mm[Hg], BMI 30 kg/m2), not a laboratory's
-#: own ranges; pass your own to the readers to change them.
+#: own ranges; pass your own to the readers to change them. A range accepts
+#: its unit and the aliases it lists (:attr:`ReferenceRange.units`).
 REFERENCE_RANGES: dict[str, ReferenceRange] = {
     "4548-4": ReferenceRange("HbA1c", "%", high=6.5),
     "2339-0": ReferenceRange("glucose", "mg/dL", low=70, high=126),
@@ -431,7 +610,9 @@ REFERENCE_RANGES: dict[str, ReferenceRange] = {
     "718-7": ReferenceRange("hemoglobin", "g/dL", low=12, high=17.5),
     "6690-2": ReferenceRange("leukocytes", "10*3/uL", low=4, high=11),
     "777-3": ReferenceRange("platelets", "10*3/uL", low=150, high=450),
-    "33914-3": ReferenceRange("eGFR", "mL/min", low=60),
+    # Synthea wrote eGFR in mL/min before version 3, in mL/min/{1.73_m2} since:
+    # the same estimate, normalised to body surface area either way.
+    "33914-3": ReferenceRange("eGFR", "mL/min/{1.73_m2}", low=60, aliases=("mL/min",)),
     "38483-4": ReferenceRange("creatinine", "mg/dL", high=1.3),
     "2160-0": ReferenceRange("creatinine", "mg/dL", high=1.3),
     "2947-0": ReferenceRange("sodium", "mmol/L", low=135, high=146),
@@ -464,8 +645,8 @@ def flag_observations(
         The input with three more columns: ``finding`` (``"HbA1c high"``, or
         ``<NA>`` when the value is in range, has no range, or cannot be
         judged), ``finding_code`` (``"4548-4-high"``) and ``status``: one of
-        ``"flagged"``, ``"in range"``, ``"no range"``, ``"not a number"``,
-        ``"unit mismatch"``. Readers count the statuses in their report.
+        :data:`STATUSES`. A value is judged in the range's unit or one of its
+        aliases, never converted. Readers count the statuses in their report.
 
     Raises
     ------
@@ -506,7 +687,7 @@ def flag_observations(
             continue
         number = rows & ~np.isnan(values)
         status[rows & np.isnan(values)] = "not a number"
-        unit_ok = (units == rng.unit).fillna(False).to_numpy(dtype=bool)
+        unit_ok = units.isin(list(rng.units)).fillna(False).to_numpy(dtype=bool)
         status[number & ~unit_ok] = "unit mismatch"
         judged = number & unit_ok
         status[judged] = "in range"

@@ -20,7 +20,8 @@ from kgmed import (
     RecordsFileError,
     RecordsFileNotFound,
 )
-from kgmed.records.fhir import KEPT_COLUMNS, MEASUREMENT_COLUMNS, read_fhir
+from kgmed.records import MEASUREMENT_COLUMNS
+from kgmed.records.fhir import KEPT_COLUMNS, read_fhir
 from kgmed.records.vocab import (
     REFERENCE_RANGES,
     ReferenceRange,
@@ -362,20 +363,20 @@ def test_numeric_observations_become_findings_outside_their_range() -> None:
         ("local:total_cholesterol_high", "total cholesterol high", "finding", 251.0, "mg/dL"),
     ]
     assert records.report.dropped == {
-        "observation in range": 1,
-        "observation unit mismatch": 1,
-        "observation without reference range": 1,
+        "measurement in range": 1,
+        "measurement unit mismatch": 1,
+        "measurement without reference range": 1,
     }
     assert balanced(records)
     measured = records.measurements
     assert measured is not None
     assert list(measured.columns) == list(MEASUREMENT_COLUMNS)
-    assert measured[["system", "code", "value", "status"]].values.tolist() == [
-        ["LOINC", "4548-4", 7.1, "flagged"],
-        ["LOINC", "4548-4", 5.2, "in range"],
-        ["LOINC", "4548-4", 53.0, "unit mismatch"],
-        ["LOINC", "8302-2", 180.0, "no range"],
-        ["LOINC", "2093-3", 251.0, "flagged"],
+    assert measured[["concept_id", "value", "status", "finding"]].values.tolist() == [
+        ["LOINC:4548-4", 7.1, "flagged", "HbA1c high"],
+        ["LOINC:4548-4", 5.2, "in range", pd.NA],
+        ["LOINC:4548-4", 53.0, "unit mismatch", pd.NA],
+        ["LOINC:8302-2", 180.0, "no range", pd.NA],
+        ["LOINC:2093-3", 251.0, "flagged", "total cholesterol high"],
     ]
     assert records.report.measurements == {
         "flagged": 2,
@@ -385,7 +386,7 @@ def test_numeric_observations_become_findings_outside_their_range() -> None:
     }
     # The Patient has no birthDate: adult ranges were applied, and the report says so.
     assert records.report.notes == [
-        "5 numeric observations are of patients with no birthDate in the input; adult "
+        "5 measurements are of patients with no birth date (Patient.birthDate); adult "
         "reference ranges were applied to them"
     ]
 
@@ -393,9 +394,9 @@ def test_numeric_observations_become_findings_outside_their_range() -> None:
 @pytest.mark.parametrize(
     ("adult_age", "expected"),
     [
-        (18, {"observation of a patient under 18": 2}),
-        (12, {"observation in range": 1}),
-        (None, {"observation in range": 1}),
+        (18, {"measurement of a patient under 18": 2}),
+        (12, {"measurement in range": 1}),
+        (None, {"measurement in range": 1}),
     ],
 )
 def test_a_childs_values_are_not_judged_by_adult_ranges(
@@ -406,7 +407,7 @@ def test_a_childs_values_are_not_judged_by_adult_ranges(
     pulse = measurement("o2", "8867-4", "Heart rate", 80.0, "/min")
     bundle_ = bundle(child, bmi, pulse, condition("c1", "1", "Gout"))
     records = read_fhir(bundle_, adult_age=adult_age)
-    dropped = {k: v for k, v in records.report.dropped.items() if k.startswith("observation")}
+    dropped = {k: v for k, v in records.report.dropped.items() if k.startswith("measurement")}
     assert dropped == expected
     young = adult_age is not None and adult_age > 13
     assert ("local:bmi_low" in set(records.data["concept_id"])) is not young
@@ -956,8 +957,9 @@ def test_fhir_conditions_and_procedures_are_the_csvs_with_the_same_ids(
                 strict=True,
             )
         )
-    # 21 conditions and 67 procedures; "Risk activity involvement" and
-    # "Health risks education" are social; repeats at one visit are one fact.
+    # 21 conditions and 67 procedures; "Risk activity involvement" is social
+    # ("Health risks education", a procedure, is not); repeats at one visit
+    # are one fact.
     assert (len(conditions), len(procedures)) == (21, 67)
     assert expected <= read
     # The only other SNOMED CT concepts read are answers to exam questions (a cause of death).
@@ -1083,12 +1085,11 @@ def test_fhir_measurements_are_the_csv_observations_judged_alike(
     observations = csv_export["observations"].rename(columns={"PATIENT": "patient_id"})
     observations = observations.assign(
         time=pd.to_datetime(observations["DATE"], utc=True),
-        system="LOINC",
-        code=observations["CODE"],
+        concept_id="LOINC:" + observations["CODE"],
     )
     joined = measurements.merge(
         observations,
-        on=["patient_id", "time", "system", "code"],
+        on=["patient_id", "time", "concept_id"],
         how="left",
         validate="one_to_one",
     )
@@ -1102,11 +1103,11 @@ def test_fhir_measurements_are_the_csv_observations_judged_alike(
     # Judged on the CSV's values, each measurement gets the same status,
     # unless rounding moved it across a bound.
     again = flag_observations(
-        pd.DataFrame({"code": joined["code"], "value": csv_values, "unit": joined["UNITS"]})
+        pd.DataFrame({"code": joined["CODE"], "value": csv_values, "unit": joined["UNITS"]})
     )
     differ = (again["status"] != joined["status"]).to_numpy()
     for code, fhir_value, csv_value in (
-        joined.loc[differ, ["code", "value"]].assign(csv=csv_values[differ]).itertuples(index=False)
+        joined.loc[differ, ["CODE", "value"]].assign(csv=csv_values[differ]).itertuples(index=False)
     ):
         bounds = [b for b in (REFERENCE_RANGES[code].low, REFERENCE_RANGES[code].high) if b]
         assert any(min(fhir_value, csv_value) <= b <= max(fhir_value, csv_value) for b in bounds)
@@ -1139,7 +1140,7 @@ def test_the_childrens_values_are_not_judged_by_adult_ranges(
     young = (age < 18) & judged
     assert young.sum() > 0
     assert (measured["status"] == as_adults["status"].where(~young, "under 18")).all()
-    assert fhir_records.report.dropped["observation of a patient under 18"] == young.sum()
+    assert fhir_records.report.dropped["measurement of a patient under 18"] == young.sum()
     assert fhir_records.report.notes == []
 
 

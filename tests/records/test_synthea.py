@@ -21,7 +21,8 @@ from kgmed import (
     RecordsFileError,
     RecordsFileNotFound,
 )
-from kgmed.records.synthea import KEPT_COLUMNS, MEASUREMENT_COLUMNS, read_synthea
+from kgmed.records import MEASUREMENT_COLUMNS
+from kgmed.records.synthea import KEPT_COLUMNS, read_synthea
 from kgmed.records.vocab import ReferenceRange, ingredients
 
 CONDITIONS = "START,STOP,PATIENT,ENCOUNTER,CODE,DESCRIPTION\n"
@@ -298,7 +299,7 @@ def labs(export: Export) -> Path:
         + observation("b", "4548-4", "53", "mmol/mol")  # unit mismatch
         + observation("b", "4548-4", "n/a", "%")  # not a number
         + observation("b", "29463-7", "81.2", "kg")  # no range: body weight
-        + observation("b", "72166-2", "Never smoker", "", kind="text")
+        + observation("b", "2093-3", "Borderline", "", kind="text")
         + observation("kid", "39156-5", "15.1", "kg/m2")  # BMI of a child
         + observation("a", "QALY", "40", "a"),
     )
@@ -313,12 +314,12 @@ def test_numeric_observations_outside_their_range_become_findings(labs: Path) ->
     assert records.report.files["observations.csv"] == {
         "read": 8,
         "kept": 1,
-        "observation in range": 1,
-        "observation unit mismatch": 1,
-        "observation not a number": 1,
-        "observation without reference range": 2,
-        "observation not numeric": 1,
-        "observation of a patient under 18": 1,
+        "measurement in range": 1,
+        "measurement unit mismatch": 1,
+        "measurement not a number": 1,
+        "measurement without reference range": 2,
+        "observation value not numeric or coded": 1,
+        "measurement of a patient under 18": 1,
     }
 
 
@@ -337,7 +338,11 @@ def test_every_numeric_value_is_kept_for_cohorts_with_its_status(labs: Path) -> 
         "no range",
     ]
     assert measured["value"].tolist()[:3] == [7.1, 5.2, 53.0]
-    assert measured["system"].tolist()[-1] is pd.NA  # QALY is Synthea's own code
+    assert measured["concept_id"].tolist()[:2] == ["LOINC:4548-4", "LOINC:4548-4"]
+    assert measured["concept_id"].tolist()[-1] == "local:test"  # QALY is Synthea's own code
+    # A finding only where the value became one: a child's BMI is not "BMI low".
+    assert measured["finding"].tolist()[0] == "HbA1c high"
+    assert measured["finding"].iloc[1:].isna().all()
     assert records.report.measurements == {
         "flagged": 1,
         "in range": 1,
@@ -364,7 +369,10 @@ def test_without_birth_dates_every_patient_is_judged(export: Export) -> None:
     )
     records = _read(folder)
     assert "BMI low" in set(records.data["label"])
-    assert any("no BIRTHDATE" in note for note in records.report.notes)
+    assert (
+        "1 measurements are of patients with no birth date (patients.csv, BIRTHDATE); adult "
+        "reference ranges were applied to them"
+    ) in records.report.notes
 
 
 # -- the report -------------------------------------------------------------------------
@@ -494,17 +502,24 @@ def test_a_malformed_line_is_named(export: Export) -> None:
         _read(folder)
 
 
-def test_a_date_that_does_not_parse_is_named(export: Export) -> None:
+def test_a_date_that_does_not_parse_is_counted_and_named(export: Export) -> None:
     folder = export(
         conditions=CONDITIONS + condition("p1", "e1", SINUSITIS),
         medications=MEDICATIONS
         + medication("p1", "e1", AMOXICILLIN)
-        + "2020-13-45,,p1,payer,e1,308182,Amoxicillin,1,0,1,1,,\n",
+        + "2020-13-45,,p1,payer,e2,308182,Amoxicillin,1,0,1,1,,\n",
     )
-    with pytest.raises(
-        RecordsError, match=r"medications.csv: column 'START' holds '2020-13-45' at line 3"
-    ):
-        _read(folder)
+    records = _read(folder)
+    drugs = records.data[records.data["kind"] == "treatment"]
+    assert drugs["time"].isna().tolist() == [False, True]
+    assert records.report.files["medications.csv"]["dates not parsed"] == 1
+    assert any(
+        note.startswith(
+            "medications.csv: column 'START' holds 1 value(s) that are not dates, "
+            "such as '2020-13-45' at line 3; those rows are kept without a time"
+        )
+        for note in records.report.notes
+    )
 
 
 def test_a_row_without_patient_is_named(export: Export) -> None:
@@ -590,7 +605,6 @@ SOCIAL = {
     "Risk activity involvement (finding)",
     "Misuses drugs (finding)",
     "Unhealthy alcohol drinking behavior (finding)",
-    "Dependent drug abuse (disorder)",
     "Homeless (finding)",
     "Housing unsatisfactory (finding)",
     "Lack of access to transportation (finding)",
@@ -644,6 +658,7 @@ def test_real_reports_account_for_every_row(
 ) -> None:
     report = real[key].report
     frame = report.files_frame()
+    assert "dates not parsed" not in frame
     assert (frame["read"] == frame.drop(columns="read").sum(axis=1)).all()
     assert report.n_read == report.n_kept + report.n_dropped == frame["read"].sum()
     conditions = _raw(shared_data, key, "conditions")
@@ -700,15 +715,26 @@ def test_real_observations_are_judged_against_adult_ranges(
     measured = records.measurements
     assert measured is not None
     numeric = raw[raw["TYPE"] == "numeric"]
-    assert len(measured) == len(numeric) == 13800
+    # Questionnaire scores (the survey category) are social, as FHIR's are.
+    numeric = numeric[numeric["CATEGORY"] != "survey"]
+    assert len(measured) == len(numeric) == 12388
     assert sum(records.report.measurements.values()) == len(numeric)
+    assert set(measured["concept_id"]) == set(
+        np.where(
+            numeric["CODE"].str.contains("-"),
+            "LOINC:" + numeric["CODE"],
+            "local:" + numeric["CODE"].str.lower(),
+        )
+    )
     # Systolic blood pressure of 140 mm[Hg] or more in an adult, counted here.
     when = pd.to_datetime(numeric["DATE"], utc=True)
     born = pd.to_datetime(numeric["PATIENT"].map(births), utc=True)
     adult = (when - born).dt.days / 365.2425 >= 18
     high = (numeric["CODE"] == "8480-6") & (numeric["VALUE"].astype(float) >= 140) & adult
     assert high.sum() > 0
-    flagged = measured[(measured["code"] == "8480-6") & (measured["status"] == "flagged")]
+    flagged = measured[
+        (measured["concept_id"] == "LOINC:8480-6") & (measured["status"] == "flagged")
+    ]
     assert len(flagged) == high.sum()
     findings = records.data[records.data["label"] == "systolic blood pressure high"]
     assert len(findings) == high.sum()

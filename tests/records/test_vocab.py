@@ -14,12 +14,16 @@ from kgmed import ParameterError
 from kgmed.records.vocab import (
     REFERENCE_RANGES,
     SOCIAL_PATTERNS,
+    STATUSES,
     ReferenceRange,
+    allergy_findings,
     flag_observations,
     ingredients,
     is_social,
     kind_of_snomed,
+    kinds_of_snomed,
     semantic_tag,
+    semantic_tags,
     strip_semantic_tag,
 )
 
@@ -82,6 +86,26 @@ def test_kind_of_an_untagged_description_is_the_default() -> None:
     assert kind_of_snomed("Hypertension", default="symptom") == "symptom"
 
 
+def test_tags_and_kinds_of_a_column_are_those_of_each_description() -> None:
+    descriptions = pd.Series(
+        ["Cough (finding)", None, "Cough (finding)", "Hypertension", "Renal dialysis (procedure)"]
+    )
+    assert semantic_tags(descriptions).tolist() == [
+        "finding",
+        pd.NA,
+        "finding",
+        pd.NA,
+        "procedure",
+    ]
+    assert kinds_of_snomed(descriptions, default="finding").tolist() == [
+        "symptom",
+        "finding",
+        "symptom",
+        "finding",
+        "procedure",
+    ]
+
+
 SOCIAL_EXAMPLES = [
     "Full-time employment (finding)",
     "Part-time employment (finding)",
@@ -101,6 +125,34 @@ SOCIAL_EXAMPLES = [
     "Medication review due (situation)",
     "Stress (finding)",
 ]
+# The questions of a social-needs questionnaire (PRAPARE), as Synthea's
+# observations.csv and its FHIR export write them.
+SOCIAL_QUESTIONS = [
+    "Which race(s) are you?",
+    "Are you Hispanic or Latino?",
+    "What language are you most comfortable speaking?",
+    "What address do you live at?",
+    "During the past year, what was the total combined income for you and the family members "
+    "you live with?",
+    "What is your current work situation?",
+    "What is your housing situation today?",
+    "What is your main insurance?",
+    "In the past year, have you been afraid of your partner or ex-partner?",
+    "What is the highest level of school that you have finished?",
+    "Do you feel physically and emotionally safe where you currently live?",
+    "In the past year, have you spent more than 2 nights in a row in a jail, prison, detention "
+    "center, or juvenile correctional facility?",
+    "At any point in the past 2 years, has season or migrant farm work been your or your "
+    "family's main source of income?",
+    "How often do you see or talk to people that you care about and feel close to?",
+    "How many family members, including yourself, do you currently live with?",
+    "Have you been discharged from the armed forces of the United States?",
+    "Has lack of transportation kept you from medical appointments?",
+    "Stress is when someone feels tense, nervous, anxious or can't sleep at night. How stressed "
+    "are you?",
+    "Marital status",
+    "Ethnicity",
+]
 CLINICAL_EXAMPLES = [
     "Viral sinusitis (disorder)",
     "Fever (finding)",
@@ -109,14 +161,34 @@ CLINICAL_EXAMPLES = [
     "Hypertension",
     "Anemia (disorder)",
     "Severe anxiety (panic) (finding)",
+    # Clinical questions and tests stay.
+    "Tobacco smoking status NHIS",
+    "Patient Health Questionnaire 9 item (PHQ-9) total score [Reported]",
+    "Hemoglobin A1c/Hemoglobin.total in Blood",
+    "Expressive language delay (finding)",
+    "Race-walking injury (disorder)",
+    # A disorder is a diagnosis and a procedure care given, whatever their words.
+    "Dependent drug abuse (disorder)",
+    "Health risks education (procedure)",
+    "Heart failure education (procedure)",
+    "Alcohol abuse counseling and education (regime/therapy)",
 ]
 
 
 def test_is_social_separates_social_from_clinical_concepts() -> None:
-    flags = is_social(pd.Series(SOCIAL_EXAMPLES + CLINICAL_EXAMPLES + [None]))
-    expected = [True] * len(SOCIAL_EXAMPLES) + [False] * (len(CLINICAL_EXAMPLES) + 1)
-    assert flags.tolist() == expected
+    social = SOCIAL_EXAMPLES + SOCIAL_QUESTIONS
+    flags = is_social(pd.Series(social + CLINICAL_EXAMPLES + [None]))
+    assert dict(zip(social + CLINICAL_EXAMPLES, flags, strict=False)) == {
+        **dict.fromkeys(social, True),
+        **dict.fromkeys(CLINICAL_EXAMPLES, False),
+    }
+    assert not flags.iloc[-1]
     assert flags.dtype == bool
+
+
+def test_is_social_reads_each_distinct_description_alike() -> None:
+    descriptions = pd.Series(["Stress (finding)", "Fever (finding)"] * 3 + [None])
+    assert is_social(descriptions).tolist() == [True, False] * 3 + [False]
 
 
 def test_every_social_pattern_matches_something_social() -> None:
@@ -127,13 +199,13 @@ def test_every_social_pattern_matches_something_social() -> None:
         "Risk activity involvement (finding)",
         "Misuses drugs (finding)",
         "Unhealthy alcohol drinking behavior (finding)",
-        "Dependent drug abuse (disorder)",
         "Died in hospice (finding)",
         "Incarceration (finding)",
         "Health insurance lapsed (finding)",
         "Medication review due (situation)",
         "Employed (finding)",
         "Completed military service (finding)",
+        *SOCIAL_QUESTIONS,
     ]
     for pattern in SOCIAL_PATTERNS:
         assert any(re.search(pattern, text, re.IGNORECASE) for text in examples), pattern
@@ -245,6 +317,30 @@ def test_numbers_and_other_columns_pass_through() -> None:
     assert judged.loc[0, "patient"] == "p1"
 
 
+def test_a_unit_alias_is_judged_as_it_is_and_nothing_is_converted() -> None:
+    # Synthea writes eGFR in mL/min before version 3 and in mL/min/{1.73_m2} since.
+    judged = _flag(
+        ["33914-3", "33914-3", "33914-3"],
+        ["45", "45", "45"],
+        ["mL/min/{1.73_m2}", "mL/min", "mL/s"],
+    )
+    assert judged["status"].tolist() == ["flagged", "flagged", "unit mismatch"]
+    assert judged["finding"].tolist()[:2] == ["eGFR low", "eGFR low"]
+    assert judged["value"].tolist() == ["45", "45", "45"]
+    assert REFERENCE_RANGES["33914-3"].units == ("mL/min/{1.73_m2}", "mL/min")
+    own = {"4548-4": ReferenceRange("HbA1c", "%", high=6.5, aliases=("percent",))}
+    assert _flag(["4548-4"], ["7"], ["percent"], ranges=own)["status"].tolist() == ["flagged"]
+
+
+def test_statuses_are_those_flag_observations_gives() -> None:
+    judged = _flag(
+        ["4548-4", "4548-4", "29463-7", "4548-4", "4548-4"],
+        ["7", "5", "80", "7", "x"],
+        ["%", "%", "kg", "mmol/mol", "%"],
+    )
+    assert tuple(judged["status"]) == STATUSES
+
+
 def test_custom_ranges_replace_the_defaults() -> None:
     ranges = {"4548-4": ReferenceRange("HbA1c", "%", high=5.7)}
     judged = _flag(["4548-4", "8480-6"], ["6.0", "150"], ["%", "mm[Hg]"], ranges=ranges)
@@ -268,3 +364,33 @@ def test_reference_ranges_are_frozen_and_well_formed() -> None:
         if entry.low is not None and entry.high is not None:
             assert entry.low < entry.high, code
         assert entry.unit, code
+
+
+# -- allergies --------------------------------------------------------------------------
+
+
+def test_allergies_are_named_for_their_substance_unless_coded_as_themselves() -> None:
+    labels, itself = allergy_findings(
+        pd.Series(
+            [
+                "Peanut (substance)",
+                "Lisinopril",
+                "Allergy to substance (finding)",
+                "Allergy to peanuts",
+                "HIV antigen (substance)",
+                "Allergy to mould",
+            ]
+        ),
+        snomed=[True, False, True, True, True, False],
+        intolerance=[False, True, False, False, False, False],
+    )
+    assert labels.tolist() == [
+        "Allergy to peanut",
+        "Intolerance to lisinopril",
+        "Allergy to substance",
+        "Allergy to peanuts",
+        "Allergy to HIV antigen",
+        "Allergy to mould",
+    ]
+    # Only a SNOMED CT code can name the allergy itself.
+    assert itself.tolist() == [False, False, True, True, False, False]
