@@ -530,6 +530,7 @@ def results_markdown(
     notes: list[str],
     load_start: str,
     readers: list[Result] | None = None,
+    quality: list[str] | None = None,
 ) -> str:
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     first = results[0]["mlxtend"]
@@ -556,6 +557,7 @@ def results_markdown(
         *notes,
         "",
         *reader_section(readers or []),
+        *(quality or []),
         "## Input preparation (outside every timing above)",
         "",
         markdown_table(["data", "n_patients", "step", "seconds"], prep_rows(results)),
@@ -653,6 +655,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="skip the readers (read_synthea, read_fhir, read_omop)",
     )
+    parser.add_argument(
+        "--no-quality",
+        action="store_true",
+        help="skip the knowledge-quality section (edge recovery, linking accuracy, speed)",
+    )
     parser.add_argument("--write", action="store_true", help=f"also write {RESULTS.name}")
     parser.add_argument(
         "--worker", nargs=3, metavar=("CASE", "DATASET", "N"), help=argparse.SUPPRESS
@@ -724,8 +731,15 @@ def main(argv: list[str] | None = None) -> None:
     if readers:
         print()
         print(markdown_table(READER_HEADER, reader_rows(readers)))
+    quality: list[str] = []
+    if not args.no_quality:
+        from quality import quality_section
+
+        quality = quality_section(quick=args.quick)
+        print()
+        print("\n".join(quality))
     if args.write:
-        RESULTS.write_text(results_markdown(args, results, notes, load_start, readers))
+        RESULTS.write_text(results_markdown(args, results, notes, load_start, readers, quality))
         print(f"\nwrote {RESULTS.relative_to(ROOT)}")
 
 

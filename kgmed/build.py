@@ -75,7 +75,9 @@ def build(
         ``direct_weight``, its ``direct_q_value``, and ``direct``: whether
         it holds up (``direct_q_value <= direct_alpha``). ``"direct"``:
         annotated, keeping only the edges that hold up (recorded and
-        curated edges stay). Other relations are not affected.
+        curated edges stay). Other relations are not affected. Both fitting
+        modes also put each symptom's and treatment's ``leak`` (its rate
+        with none of the diseases) on its node, for linking.
     direct_alpha : float, default 0.05
         The false discovery rate a direct relation must pass.
 
@@ -173,6 +175,13 @@ def _apply_direct(
             ["source", "target", "weight", "q_value"]
         ].itertuples(index=False)
     }
+    # Each target's leak (its rate with none of the diseases) goes on its node:
+    # linking needs it to tell a symptom's causes from its background.
+    for target, leak in direct.drop_duplicates("target")[["target", "leak"]].itertuples(
+        index=False
+    ):
+        if target in kg.graph:
+            kg.graph.nodes[target]["leak"] = float(leak)
     drop = []
     for u, v, relation, attrs in kg.graph.edges(keys=True, data=True):
         if relation not in _DIRECT_RELATIONS:

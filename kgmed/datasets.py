@@ -18,11 +18,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from kgmed._validation import check_positive_int
+from kgmed._validation import check_fraction, check_positive_int
 from kgmed.errors import ParameterError
 from kgmed.records import Records
 
-__all__ = ["SyntheticModel", "default_model", "synthetic"]
+__all__ = ["SyntheticModel", "default_model", "random_model", "synthetic"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,76 @@ class SyntheticModel:
         if relation is not None:
             links = links[links["relation"] == relation]
         return links.reset_index(drop=True)
+
+    def disease_posterior(self, symptoms: pd.DataFrame, *, chunk: int = 256) -> pd.DataFrame:
+        """Exact posterior probability of each disease given all of a patient's symptoms.
+
+        The Bayes-optimal answer under this model, the ceiling any diagnosis
+        ranking can reach: every combination of diseases is weighed by its
+        prior (prevalences and comorbidity multipliers, as drawn) and by the
+        noisy-OR likelihood of the symptoms present and absent.
+
+        Parameters
+        ----------
+        symptoms : pandas.DataFrame
+            One row per patient, one boolean column per symptom label
+            (columns missing are taken as absent).
+        chunk : int, default 256
+            Patients computed at once (memory: 2**n_diseases x chunk floats).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per patient (same index), one column per disease label.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from kgmed.datasets import default_model
+        >>> model = default_model()
+        >>> post = model.disease_posterior(pd.DataFrame({"loss of smell": [True], "fever": [True]}))
+        >>> post.idxmax(axis=1).tolist()
+        ['covid-19']
+        """
+        concepts = self.concepts
+        diseases = concepts.loc[concepts["kind"] == "disease", "label"].tolist()
+        names = concepts.loc[concepts["kind"] == "symptom", "label"].tolist()
+        rates = dict(zip(concepts["label"], concepts["rate"], strict=True))
+        n = len(diseases)
+        if n > 20:
+            raise ParameterError(f"exact posterior over {n} diseases needs 2**{n} combinations")
+        configs = ((np.arange(2**n)[:, None] >> np.arange(n)) & 1).astype(bool)
+        log_prior = np.zeros(len(configs))
+        index = {d: i for i, d in enumerate(diseases)}
+        risks = self.links[self.links["relation"] == "raises_risk_of"]
+        for i, disease in enumerate(diseases):
+            p = np.full(len(configs), float(rates[disease]))
+            for source, mult in risks.loc[
+                risks["target"] == disease, ["source", "weight"]
+            ].itertuples(index=False):
+                p = np.where(configs[:, index[str(source)]], p * float(mult), p)
+            p = np.minimum(p, 0.95)
+            log_prior += np.where(configs[:, i], np.log(p), np.log1p(-p))
+        direct = self.direct_edges("has_symptom")
+        log_keep = np.zeros((n, len(names)))
+        for source, target, weight in direct[["source", "target", "weight"]].itertuples(
+            index=False
+        ):
+            log_keep[index[str(source)], names.index(str(target))] = np.log1p(-float(weight))
+        leaks = np.array([float(rates[s]) for s in names])
+        log_absent = np.log1p(-leaks) + configs.astype(float) @ log_keep  # configs x symptoms
+        log_present = np.log(-np.expm1(log_absent))
+        observed = symptoms.reindex(columns=names, fill_value=False).fillna(False)
+        y = observed.to_numpy(dtype=float)
+        out = np.zeros((len(y), n))
+        for start in range(0, len(y), chunk):
+            part = y[start : start + chunk]
+            log_joint = log_prior[:, None] + log_present @ part.T + log_absent @ (1 - part).T
+            log_joint -= log_joint.max(axis=0, keepdims=True)
+            weights = np.exp(log_joint)
+            weights /= weights.sum(axis=0, keepdims=True)
+            out[start : start + chunk] = (configs.T.astype(float) @ weights).T
+        return pd.DataFrame(out, index=symptoms.index, columns=diseases)
 
 
 # label, ICD-10-CM code, base prevalence
@@ -239,12 +309,26 @@ _LINKS: list[tuple[str, str, float]] = [
 ]
 
 
-def default_model() -> SyntheticModel:
+def default_model(
+    *, comorbidity: float = 1.0, leak: float = 1.0, background: float = 1.0
+) -> SyntheticModel:
     """The model behind :func:`synthetic`: 15 diseases, 26 symptoms, 21 treatments.
 
     Diseases carry ICD-10-CM codes, most symptoms Human Phenotype Ontology
     codes and most treatments RxNorm ingredient codes; the rest are uncoded,
     as in real records. The numbers are illustrative, not epidemiology.
+
+    Parameters
+    ----------
+    comorbidity : float, default 1.0
+        Exponent on the comorbidity multipliers: 0 makes diseases
+        independent, 2 squares each multiplier (diabetes then raises the
+        chance of hypertension 4-fold instead of 2-fold).
+    leak : float, default 1.0
+        Factor on every symptom's leak, its rate with none of its diseases.
+    background : float, default 1.0
+        Factor on every treatment's background rate (drugs taken whatever
+        the disease).
 
     Returns
     -------
@@ -274,6 +358,11 @@ def default_model() -> SyntheticModel:
         ("treatment", label, "RXNORM" if code else None, code, rate)
         for label, code, rate in _TREATMENTS
     ]
+    for name, value in (("comorbidity", comorbidity), ("leak", leak), ("background", background)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+            raise ParameterError(f"{name} must be a number >= 0, got {value!r}")
+    scale = {"disease": 1.0, "symptom": float(leak), "treatment": float(background)}
+    rows = [(k, lbl, sy, co, min(rate * scale[k], 0.95)) for k, lbl, sy, co, rate in rows]
     concepts = pd.DataFrame(rows, columns=["kind", "label", "system", "code", "rate"])
     concepts = concepts[["label", "kind", "system", "code", "rate"]].astype(
         {"label": "string", "kind": "string", "system": "string", "code": "string"}
@@ -282,7 +371,86 @@ def default_model() -> SyntheticModel:
     links = [
         (d, t, "has_symptom" if kind[t] == "symptom" else "treated_with", w) for d, t, w in _LINKS
     ]
-    links += [(s, t, "raises_risk_of", m) for s, t, m in _RISKS]
+    links += [(s, t, "raises_risk_of", m ** float(comorbidity)) for s, t, m in _RISKS]
+    return SyntheticModel(
+        concepts=concepts,
+        links=pd.DataFrame(links, columns=["source", "target", "relation", "weight"]).astype(
+            {"source": "string", "target": "string", "relation": "string"}
+        ),
+    )
+
+
+def random_model(
+    n_diseases: int = 200,
+    n_symptoms: int = 1500,
+    n_treatments: int = 500,
+    *,
+    random_state: int | np.random.Generator | None = None,
+) -> SyntheticModel:
+    """A large random model, for measuring kgmed at the scale of a real vocabulary.
+
+    Each disease gets a log-uniform prevalence (0.1 % to 5 %), 3 to 12
+    symptoms with noisy-OR weights drawn from U(0.2, 0.9), and 1 to 3
+    treatments with weights from U(0.3, 0.9); symptoms leak at 0.05 % to 1 %,
+    and a tenth of the treatments are also taken in the background. One
+    disease in ten raises the chance of another 2- to 4-fold. Labels are
+    ``disease 0001``, ``symptom 0001``, ``treatment 0001``.
+
+    Parameters
+    ----------
+    n_diseases, n_symptoms, n_treatments : int
+        Sizes of the vocabulary.
+    random_state : int, numpy.random.Generator or None
+        Seed or generator.
+
+    Returns
+    -------
+    SyntheticModel
+
+    Examples
+    --------
+    >>> from kgmed.datasets import random_model, synthetic
+    >>> model = random_model(50, 300, 100, random_state=0)
+    >>> model.concepts["kind"].value_counts().to_dict()
+    {'symptom': 300, 'treatment': 100, 'disease': 50}
+    >>> synthetic(1000, model=model, random_state=0).n_patients
+    1000
+    """
+    n_diseases = check_positive_int("n_diseases", n_diseases)
+    n_symptoms = check_positive_int("n_symptoms", n_symptoms)
+    n_treatments = check_positive_int("n_treatments", n_treatments)
+    rng = np.random.default_rng(random_state)
+    width = len(str(max(n_diseases, n_symptoms, n_treatments)))
+    diseases = [f"disease {i:0{width}d}" for i in range(1, n_diseases + 1)]
+    symptoms = [f"symptom {i:0{width}d}" for i in range(1, n_symptoms + 1)]
+    treatments = [f"treatment {i:0{width}d}" for i in range(1, n_treatments + 1)]
+    prevalence = np.exp(rng.uniform(np.log(0.001), np.log(0.05), n_diseases))
+    leaks = np.exp(rng.uniform(np.log(0.0005), np.log(0.01), n_symptoms))
+    backgrounds = np.where(
+        rng.random(n_treatments) < 0.1, rng.uniform(0.01, 0.1, n_treatments), 0.0005
+    )
+    concepts = pd.DataFrame(
+        {
+            "label": diseases + symptoms + treatments,
+            "kind": ["disease"] * n_diseases
+            + ["symptom"] * n_symptoms
+            + ["treatment"] * n_treatments,
+            "system": pd.NA,
+            "code": pd.NA,
+            "rate": np.concatenate([prevalence, leaks, backgrounds]),
+        }
+    ).astype({"label": "string", "kind": "string", "system": "string", "code": "string"})
+    links: list[tuple[str, str, str, float]] = []
+    for disease in diseases:
+        for symptom in rng.choice(symptoms, size=rng.integers(3, 13), replace=False):
+            links.append((disease, str(symptom), "has_symptom", float(rng.uniform(0.2, 0.9))))
+        for drug in rng.choice(treatments, size=rng.integers(1, 4), replace=False):
+            links.append((disease, str(drug), "treated_with", float(rng.uniform(0.3, 0.9))))
+    # Comorbidity runs from an earlier disease to a later one, as drawn.
+    for i in range(n_diseases - 1):
+        if rng.random() < 0.1:
+            later = int(rng.integers(i + 1, n_diseases))
+            links.append((diseases[i], diseases[later], "raises_risk_of", float(rng.uniform(2, 4))))
     return SyntheticModel(
         concepts=concepts,
         links=pd.DataFrame(links, columns=["source", "target", "relation", "weight"]).astype(
@@ -297,6 +465,7 @@ def synthetic(
     *,
     random_state: int | np.random.Generator | None = ...,
     messy: bool = ...,
+    label_noise: float = ...,
     as_frame: Literal[False] = ...,
     return_truth: Literal[False] = ...,
     model: SyntheticModel | None = ...,
@@ -307,6 +476,7 @@ def synthetic(
     *,
     random_state: int | np.random.Generator | None = ...,
     messy: bool = ...,
+    label_noise: float = ...,
     as_frame: Literal[True],
     return_truth: Literal[False] = ...,
     model: SyntheticModel | None = ...,
@@ -317,6 +487,7 @@ def synthetic(
     *,
     random_state: int | np.random.Generator | None = ...,
     messy: bool = ...,
+    label_noise: float = ...,
     as_frame: Literal[False] = ...,
     return_truth: Literal[True],
     model: SyntheticModel | None = ...,
@@ -327,6 +498,7 @@ def synthetic(
     *,
     random_state: int | np.random.Generator | None = ...,
     messy: bool = ...,
+    label_noise: float = ...,
     as_frame: Literal[True],
     return_truth: Literal[True],
     model: SyntheticModel | None = ...,
@@ -336,6 +508,7 @@ def synthetic(
     *,
     random_state: int | np.random.Generator | None = None,
     messy: bool = False,
+    label_noise: float = 0.0,
     as_frame: bool = False,
     return_truth: bool = False,
     model: SyntheticModel | None = None,
@@ -359,6 +532,10 @@ def synthetic(
         Write labels as real exports do (random case, underscores, stray and
         non-breaking spaces) and repeat about 5 % of rows, so that a reader
         has something to normalize. The concepts and counts are unchanged.
+    label_noise : float, default 0.0
+        Share of recorded symptoms that are recorded as another symptom,
+        drawn at random (miscoding). The truth does not change; the records
+        do.
     as_frame : bool, default False
         Return the long table (``patient_id``, ``concept``, ``kind``,
         ``code``, ``system``) instead of :class:`Records`.
@@ -389,7 +566,10 @@ def synthetic(
     if model is None:
         model = default_model()
     rng = np.random.default_rng(random_state)
+    label_noise = check_fraction("label_noise", label_noise, low_inclusive=True)
     presence = _draw(model, n_patients, rng)
+    if label_noise > 0:
+        presence = _miscode(model, presence, label_noise, rng)
     frame = _long_table(model, presence)
     if messy:
         frame = _mess_up(frame, rng)
@@ -446,6 +626,23 @@ def _draw(model: SyntheticModel, n: int, rng: np.random.Generator) -> npt.NDArra
         result[todo[done]] = x[done]
         todo = todo[~done]
     return result
+
+
+def _miscode(
+    model: SyntheticModel,
+    presence: npt.NDArray[np.bool_],
+    share: float,
+    rng: np.random.Generator,
+) -> npt.NDArray[np.bool_]:
+    """Record a share of the symptoms present as a random other symptom."""
+    symptoms = np.nonzero((model.concepts["kind"] == "symptom").to_numpy())[0]
+    rows, cols = np.nonzero(presence[:, symptoms])
+    wrong = rng.random(len(rows)) < share
+    shift = rng.integers(1, len(symptoms), size=int(wrong.sum()))
+    moved = presence.copy()
+    moved[rows[wrong], symptoms[cols[wrong]]] = False
+    moved[rows[wrong], symptoms[(cols[wrong] + shift) % len(symptoms)]] = True
+    return moved
 
 
 def _long_table(model: SyntheticModel, presence: npt.NDArray[np.bool_]) -> pd.DataFrame:

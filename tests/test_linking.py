@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -42,22 +43,64 @@ def test_a_flu_like_patient(graph: kgmed.KnowledgeGraph) -> None:
     ]
 
 
-def test_scores_are_naive_bayes_posteriors_from_the_edges(graph: kgmed.KnowledgeGraph) -> None:
-    """Recompute influenza's score by hand from its edges' counts and weights."""
-    result = graph.link(["fever", "muscle pain"])
-    flu = graph.resolve("influenza")
-    edges = graph.edges("has_symptom").set_index(["source", "target"])
-    n_total = graph.params["n_patients"]
-    n_flu = graph.graph.nodes[flu]["n_patients"]
+def test_without_direct_weights_scores_are_naive_bayes_posteriors(
+    records: kgmed.Records,
+) -> None:
+    """Recompute influenza's score by hand from its edges' counts."""
+    kg = kgmed.build(records)  # association edges only: no weights, no leaks
+    result = kg.link(["fever", "muscle pain"])
+    flu = kg.resolve("influenza")
+    edges = kg.edges("has_symptom").set_index(["source", "target"])
+    n_total = kg.params["n_patients"]
+    n_flu = kg.graph.nodes[flu]["n_patients"]
     log_odds = np.log(n_flu / n_total) - np.log1p(-n_flu / n_total)
     for symptom in ("fever", "muscle pain"):
-        edge = edges.loc[(flu, graph.resolve(symptom))]
+        edge = edges.loc[(flu, kg.resolve(symptom))]
         background = (edge["n_target"] - edge["n_both"]) / (n_total - edge["n_source"])
-        with_flu = 1 - (1 - background) * (1 - edge["direct_weight"])
+        with_flu = edge["n_both"] / edge["n_source"]
         log_odds += np.log(with_flu / background)
     expected = 1 / (1 + np.exp(-log_odds))
     score = result.diagnoses.set_index("id").loc[flu, "score"]
     assert score == pytest.approx(expected)
+
+
+def test_with_direct_weights_the_leading_candidates_are_weighed_exactly(
+    graph: kgmed.KnowledgeGraph,
+) -> None:
+    """Brute-force the noisy-OR posterior over the leading candidates."""
+    evidence = ["fever", "cough", "muscle pain"]
+    result = graph.link(evidence, top=15)
+    leading = result.diagnoses["id"].head(kgmed.linking.CANDIDATES).tolist()
+    n_total = graph.params["n_patients"]
+    prevalence = {d: graph.graph.nodes[d]["n_patients"] / n_total for d in leading}
+    edges = graph.edges("has_symptom").set_index(["source", "target"])
+    symptoms = [graph.resolve(s) for s in evidence]
+
+    def weight(disease: str, symptom: str) -> float:
+        key = (disease, symptom)
+        return float(edges.loc[key, "direct_weight"]) if key in edges.index else 0.0
+
+    joint = {}
+    for combination in itertools.product([0, 1], repeat=len(leading)):
+        present = [d for d, x in zip(leading, combination, strict=True) if x]
+        p = np.prod(
+            [
+                prevalence[d] if x else 1 - prevalence[d]
+                for d, x in zip(leading, combination, strict=True)
+            ]
+        )
+        for s in symptoms:
+            keep = 1 - graph.graph.nodes[s]["leak"]
+            for d in present:
+                keep *= 1 - weight(d, s)
+            p *= 1 - keep
+        joint[combination] = p
+    total = sum(joint.values())
+    scores = result.diagnoses.set_index("id")["score"]
+    for i, disease in enumerate(leading):
+        marginal = sum(p for c, p in joint.items() if c[i]) / total
+        assert scores[disease] == pytest.approx(marginal, rel=1e-6)
+    assert scores.is_monotonic_decreasing
 
 
 def test_absent_symptoms_count_against(graph: kgmed.KnowledgeGraph) -> None:
