@@ -29,7 +29,7 @@ def build(
     max_len: int = 2,
     rule_nodes: bool = False,
     basket: str | None = None,
-    relations: str = "association",
+    relations: str = "direct",
     direct_alpha: float = 0.05,
 ) -> KnowledgeGraph:
     """Build a knowledge graph from patient records.
@@ -66,7 +66,7 @@ def build(
         Count co-occurrence in a patient's whole record or within one
         encounter; :attr:`Records.basket` by default. The privacy floor
         counts distinct patients either way.
-    relations : {"association", "annotated", "direct"}, default "association"
+    relations : {"association", "annotated", "direct"}, default "direct"
         Which disease → symptom and disease → treatment edges to keep.
         ``"association"``: every mined association. ``"annotated"``: the
         same, each with its direct-relation weight

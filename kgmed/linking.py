@@ -157,7 +157,9 @@ class PatientLink:
         ``supporting`` and ``against`` (the evidence for and against, as
         lists of ``(label, log likelihood ratio)``, strongest first).
     treatments : pandas.DataFrame
-        Treatments recorded with the leading diagnoses: ``diagnosis``,
+        Treatments recorded with the leading diagnoses the evidence speaks
+        for (some evidence supports them, and their score is above their
+        prior): ``diagnosis``,
         ``id``, ``label``, ``p_treatment_given_disease``, ``n_patients``,
         ``direct`` and ``source``; treatments the patient takes are left out.
     next_questions : pandas.DataFrame
@@ -198,11 +200,16 @@ class PatientLink:
         for term, suggestions in self.unmatched.itertuples(index=False):
             hint = f" (did you mean {', '.join(suggestions)}?)" if suggestions else ""
             lines.append(f"Not found: {term!r}{hint}.")
+        raised = self.diagnoses[_supported(self.diagnoses)] if len(self.diagnoses) else None
         if self.diagnoses.empty:
             lines.append("No candidate diagnosis: no symptom or finding named a concept.")
+        elif raised is None or raised.empty:
+            known = self.matched.loc[self.matched["role"] == "diagnosis", "label"].tolist()
+            beyond = f" beyond {', '.join(known)}" if known else ""
+            lines.append(f"No diagnosis{beyond} is made more probable by the evidence.")
         else:
             lines.append("Most likely:")
-            for rank, row in enumerate(self.diagnoses.head(top).itertuples(index=False), 1):
+            for rank, row in enumerate(raised.head(top).itertuples(index=False), 1):
                 lines.append(
                     f"  {rank}. {row.label} (probability {row.score:.2f}; "
                     f"{row.prior:.2f} before the evidence)"
@@ -213,12 +220,12 @@ class PatientLink:
                     lines.append("     against: " + ", ".join(label for label, _ in row.against))
         for diagnosis, group in self.treatments.groupby("diagnosis", sort=False):
             named = ", ".join(
-                f"{row.label} ({row.p_treatment_given_disease:.0%} of {row.n_patients:,} patients)"
+                f"{row.label} ({row.p_treatment_given_disease:.0%}, {row.n_patients:,} patients)"
                 if not pd.isna(row.n_patients)
                 else f"{row.label} ({row.source})"
                 for row in group.head(3).itertuples(index=False)
             )
-            lines.append(f"Recorded treatments for {diagnosis}: {named}.")
+            lines.append(f"Treatments recorded with {diagnosis}: {named}.")
         if len(self.next_questions):
             asks = ", ".join(self.next_questions["label"].head(3))
             lines.append(f"Ask next: {asks}.")
@@ -243,6 +250,16 @@ class PatientLink:
             "next_questions": records(self.next_questions),
             "notes": list(self.notes),
         }
+
+
+def _supported(diagnoses: pd.DataFrame) -> pd.Series:
+    """Diagnoses the evidence speaks for.
+
+    Some of the evidence supports them, and they are more probable after it
+    than before.
+    """
+    has_support = diagnoses["supporting"].map(len) > 0
+    return has_support & (diagnoses["score"] > diagnoses["prior"])
 
 
 def _plain(value: Any) -> Any:
@@ -365,8 +382,8 @@ def link(
     >>> result = kg.link(["fever", "cough", "loss of smell", "headachee"])
     >>> result.diagnoses[["label", "score"]].head(2)
            label     score
-    0   covid-19  0.958027
-    1  influenza  0.266047
+    0   covid-19  0.952164
+    1  influenza  0.268547
     >>> result.matched[["term", "label", "how"]].iloc[-1].tolist()
     ['headachee', 'headache', 'fuzzy']
     """
@@ -422,7 +439,8 @@ def link(
         notes.append(f"No disease in the graph has {', '.join(labels)} as a symptom.")
 
     diagnoses = _diagnoses(kg, model, present, absent, known, top)
-    treatments = _treatments(kg, diagnoses, taking, n_treatments)
+    supported = diagnoses[_supported(diagnoses)]
+    treatments = _treatments(kg, supported, taking, n_treatments)
     questions = _questions(kg, model, diagnoses, present + absent, n_questions)
     return PatientLink(matched, unmatched, diagnoses, treatments, questions, notes)
 
@@ -443,6 +461,7 @@ def _posterior(
     present: npt.NDArray[np.float64],
     absent: npt.NDArray[np.float64],
     *,
+    known: npt.NDArray[np.float64] | None = None,
     chunk: int = 512,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
     """Posterior probability of each disease for many patients (rows).
@@ -452,12 +471,18 @@ def _posterior(
     the noisy-OR model: every combination of them, each with its prior
     (independent prevalences) and the probability of the patient's symptoms
     present and absent, so that one disease can explain a symptom away from
-    another. Returns the probabilities and a mask of the diseases weighed
+    another. Diseases ``known`` to be present (rows like ``present``, over
+    diseases) are not ranked; in the exact weighing they are present in
+    every combination, so the symptoms they explain count less for the
+    others. Returns the probabilities and a mask of the diseases weighed
     exactly (ranked before the others).
     """
     present = np.atleast_2d(present)
     absent = np.atleast_2d(absent)
     log_odds = _scores(model, present, absent)
+    if known is not None:
+        known = np.atleast_2d(known)
+        log_odds = np.where(known > 0, -np.inf, log_odds)
     scores = 1.0 / (1.0 + np.exp(-log_odds))
     exact = np.zeros(scores.shape, dtype=bool)
     if model.log_keep is None or model.log_no_leak is None:
@@ -481,7 +506,13 @@ def _posterior(
         order = np.argsort(~shown, axis=1, kind="stable")[:, :width]
         valid = np.take_along_axis(shown, order, axis=1)  # n x K
         keep = model.log_keep[candidates[:, :, None], order[:, None, :]]  # n x m x K
-        log_absent = np.einsum("cm,nmk->nck", configs, keep) + model.log_no_leak[order][:, None, :]
+        background = model.log_no_leak[order]  # n x K
+        if known is not None:
+            # Known diseases bring the symptoms they bring, whatever the rest.
+            background = background + np.take_along_axis(
+                known[rows] @ model.log_keep, order, axis=1
+            )
+        log_absent = np.einsum("cm,nmk->nck", configs, keep) + background[:, None, :]
         log_shown = np.log(-np.expm1(np.minimum(log_absent, -1e-12)))
         total += (log_shown * valid[:, None, :]).sum(axis=2)
         total -= total.max(axis=1, keepdims=True)
@@ -515,7 +546,8 @@ def _diagnoses(
     columns = ["id", "label", "score", "prior", "n_patients", "supporting", "against"]
     if not present.any():
         return pd.DataFrame(columns=columns)
-    scores, exact = _posterior(model, present, absent)
+    known_row = model.diseases.isin(list(known)).astype(float)
+    scores, exact = _posterior(model, present, absent, known=known_row)
     ranked = _ranking(scores, exact)[0]
     order = [i for i in ranked if model.diseases[i] not in known]
     rows = []

@@ -30,6 +30,7 @@ _NEIGHBOR_COLUMNS: tuple[str, ...] = (
     "n_patients",
     "p_value",
     "q_value",
+    "direct_weight",
     "source",
 )
 
@@ -61,6 +62,7 @@ def _related(kg: KnowledgeGraph, concept: str, relations: tuple[str, ...] | None
                     "n_patients": attrs.get("n_patients"),
                     "p_value": attrs.get("p_value"),
                     "q_value": attrs.get("q_value"),
+                    "direct_weight": attrs.get("direct_weight"),
                     "source": attrs.get("provenance"),
                 }
             )
@@ -73,6 +75,7 @@ def _related(kg: KnowledgeGraph, concept: str, relations: tuple[str, ...] | None
         "lift",
         "p_value",
         "q_value",
+        "direct_weight",
     ):
         table[column] = table[column].astype("float64")
     table["n_patients"] = table["n_patients"].astype("Int64")
@@ -175,8 +178,10 @@ def symptoms_of(
         One row per symptom: ``id``, ``label``, ``p_symptom_given_disease``
         (the share of the disease's patients with the symptom),
         ``p_disease_given_symptom``, ``lift``, ``n_patients`` (with both),
-        ``p_value``, ``q_value``, ``source``; ordered by
-        ``p_symptom_given_disease``, then ``lift``.
+        ``p_value``, ``q_value``, ``direct_weight`` (the noisy-OR weight
+        of a graph built with direct relations, the default; missing
+        otherwise), ``source``; ordered by ``p_symptom_given_disease``, then
+        ``lift``.
 
     Raises
     ------
@@ -195,7 +200,7 @@ def symptoms_of(
     >>> kg = kgmed.build(kgmed.datasets.synthetic(3000, random_state=0))
     >>> table = kgmed.query.symptoms_of(kg, "Influenza")
     >>> table.columns.tolist()
-    ['id', 'label', 'p_symptom_given_disease', 'p_disease_given_symptom', 'lift', 'n_patients', 'p_value', 'q_value', 'source']
+    ['id', 'label', 'p_symptom_given_disease', 'p_disease_given_symptom', 'lift', 'n_patients', 'p_value', 'q_value', 'direct_weight', 'source']
     >>> table["label"].iloc[0]
     'fever'
     """

@@ -292,9 +292,9 @@ def paths(
     >>> kg = kgmed.build(kgmed.datasets.synthetic(3000, random_state=0))
     >>> found = kg.paths("fever", "oseltamivir", k=3)
     >>> [" → ".join(p.labels) for p in found]
-    ['fever → influenza → oseltamivir', 'fever → hypertension → oseltamivir', 'fever → hypertension → influenza → oseltamivir']
+    ['fever → influenza → oseltamivir', 'fever → common cold → influenza → oseltamivir', 'fever → urinary tract infection → influenza → oseltamivir']
     >>> [round(p.probability, 3) for p in found]
-    [0.223, 0.009, 0.009]
+    [0.223, 0.006, 0.004]
     """
     max_hops = check_positive_int("max_hops", max_hops)
     k = check_positive_int("k", k)

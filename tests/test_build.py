@@ -57,7 +57,7 @@ def every_kind_frame() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def every_kind_kg(every_kind_frame: pd.DataFrame) -> kgmed.KnowledgeGraph:
-    return kgmed.build(every_kind_frame, min_confidence=0.0)
+    return kgmed.build(every_kind_frame, min_confidence=0.0, relations="association")
 
 
 @pytest.fixture(scope="module")
@@ -207,7 +207,9 @@ def test_symmetric_relations_run_from_smaller_id_to_larger(kg):
 
 
 def test_a_plain_dataframe_is_read_as_records(every_kind_frame, every_kind_kg):
-    from_records = kgmed.build(kgmed.Records.from_dataframe(every_kind_frame), min_confidence=0.0)
+    from_records = kgmed.build(
+        kgmed.Records.from_dataframe(every_kind_frame), min_confidence=0.0, relations="association"
+    )
     pd.testing.assert_frame_equal(every_kind_kg.edges(), from_records.edges())
     pd.testing.assert_frame_equal(every_kind_kg.nodes(), from_records.nodes())
     assert len(every_kind_kg) == len(SMALL_CONCEPTS)
@@ -270,7 +272,9 @@ def test_a_table_without_the_columns_raises_column_not_found(every_kind_frame):
 
 @pytest.fixture(scope="module")
 def kg3(synthetic_records: kgmed.Records) -> kgmed.KnowledgeGraph:
-    return kgmed.build(synthetic_records, max_len=3, min_support=0.02, rule_nodes=True)
+    return kgmed.build(
+        synthetic_records, max_len=3, min_support=0.02, rule_nodes=True, relations="association"
+    )
 
 
 def test_longer_rules_stay_in_the_rules(kg3, synthetic_records):
@@ -278,7 +282,7 @@ def test_longer_rules_stay_in_the_rules(kg3, synthetic_records):
     assert set(sizes) == {2, 3}
     assert (sizes == 3).sum() > 100
     # The pairwise edges are the same as those of a max_len=2 graph.
-    kg2 = kgmed.build(synthetic_records, min_support=0.02)
+    kg2 = kgmed.build(synthetic_records, min_support=0.02, relations="association")
     columns = ["source", "target", "relation", "n_patients", "n_source", "n_target"]
     mined = kg3.edges()
     mined = mined[mined["provenance"].eq("mined") & mined["n_patients"].notna()]

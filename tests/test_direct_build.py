@@ -29,7 +29,7 @@ def test_association_mode_has_no_direct_columns_filled(
     records_and_truth: tuple[kgmed.Records, set[tuple[str, str]]],
 ) -> None:
     records, _ = records_and_truth
-    edges = kgmed.build(records).edges()
+    edges = kgmed.build(records, relations="association").edges()
     assert edges["direct_weight"].isna().all()
     assert edges["direct"].isna().all()
 
@@ -38,7 +38,7 @@ def test_annotated_mode_keeps_every_edge_and_flags_the_true_ones(
     records_and_truth: tuple[kgmed.Records, set[tuple[str, str]]],
 ) -> None:
     records, true = records_and_truth
-    plain = kgmed.build(records).edges()
+    plain = kgmed.build(records, relations="association").edges()
     annotated = kgmed.build(records, relations="annotated").edges()
     assert _pairs(annotated) == _pairs(plain)
     disease_edges = annotated[annotated["relation"].isin(["has_symptom", "treated_with"])]

@@ -47,7 +47,7 @@ def test_without_direct_weights_scores_are_naive_bayes_posteriors(
     records: kgmed.Records,
 ) -> None:
     """Recompute influenza's score by hand from its edges' counts."""
-    kg = kgmed.build(records)  # association edges only: no weights, no leaks
+    kg = kgmed.build(records, relations="association")  # no weights, no leaks
     result = kg.link(["fever", "muscle pain"])
     flu = kg.resolve("influenza")
     edges = kg.edges("has_symptom").set_index(["source", "target"])
@@ -140,10 +140,16 @@ def test_fuzzy_matching_can_be_turned_off(graph: kgmed.KnowledgeGraph) -> None:
 
 def test_treatments_come_from_the_leading_diagnoses(graph: kgmed.KnowledgeGraph) -> None:
     result = graph.link(["wheezing", "shortness of breath"])
-    leading = result.diagnoses["label"].head(3).tolist()
-    assert set(result.treatments["diagnosis"]) <= set(leading)
-    first = result.treatments[result.treatments["diagnosis"] == leading[0]]
+    diagnoses = result.diagnoses
+    speaks_for = (diagnoses["score"] > diagnoses["prior"]) & (diagnoses["supporting"].map(len) > 0)
+    supported = diagnoses[speaks_for]["label"].head(3).tolist()
+    assert set(result.treatments["diagnosis"]) == set(supported)
+    assert supported[0] == "asthma"
+    first = result.treatments[result.treatments["diagnosis"] == "asthma"]
     assert first.iloc[0]["label"] == "albuterol"
+    # A disease the evidence does not raise gets no treatment suggestions.
+    unsupported = set(diagnoses[~speaks_for]["label"])
+    assert not unsupported & set(result.treatments["diagnosis"])
 
 
 def test_next_questions_separate_the_candidates(graph: kgmed.KnowledgeGraph) -> None:

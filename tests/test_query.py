@@ -23,6 +23,7 @@ QUERIES = {
             "n_patients",
             "p_value",
             "q_value",
+            "direct_weight",
             "source",
         ],
     ),
@@ -39,6 +40,7 @@ QUERIES = {
             "n_patients",
             "p_value",
             "q_value",
+            "direct_weight",
             "source",
         ],
     ),
@@ -55,6 +57,7 @@ QUERIES = {
             "n_patients",
             "p_value",
             "q_value",
+            "direct_weight",
             "source",
         ],
     ),
@@ -71,6 +74,7 @@ NEIGHBOR_COLUMNS = [
     "n_patients",
     "p_value",
     "q_value",
+    "direct_weight",
     "source",
 ]
 

@@ -15,8 +15,9 @@ only through another disease gets ``w_d`` near 0, because the other disease
 already explains the symptom. The fit is a convex problem in
 ``theta = -log(1 - w)`` (the log-likelihood is concave), solved by projected
 Newton steps over the distinct combinations of the target's candidate
-diseases (patients who agree on them are one row with counts), and each weight gets a one-sided Wald
-test from the observed information, with Benjamini–Hochberg q-values.
+diseases (patients who agree on them are one row with counts), and each weight gets a one-sided
+likelihood-ratio test (the cause dropped and the rest refitted), with
+Benjamini–Hochberg q-values.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import sparse, stats
 
-from kgmed._validation import check_positive_int
-from kgmed.mining.significance import benjamini_hochberg
+from kgmed._validation import check_fraction, check_positive_int
+from kgmed.mining.significance import benjamini_hochberg, fisher_greater
 from kgmed.mining.transactions import Transactions
 
 __all__ = ["DIRECT_COLUMNS", "direct_relations"]
@@ -48,7 +49,8 @@ DIRECT_COLUMNS: tuple[str, ...] = (
 
 _FLOOR = 1e-9  # smallest theta for the leak, so that log(1 - exp(-z)) stays finite
 _PSEUDO = 0.5  # pseudo-observations per row and outcome; see _fit_noisy_or
-_CEILING = 700.0  # largest z, so that exp(z) stays finite (w = 1 - exp(-700) is 1)
+_CEILING = 700.0
+_REFIT_ABOVE = 1.0  # Wald z above which a weight's p-value comes from a likelihood-ratio refit  # largest z, so that exp(z) stays finite (w = 1 - exp(-700) is 1)
 
 
 def direct_relations(
@@ -58,6 +60,7 @@ def direct_relations(
     causes: Sequence[str] = ("disease",),
     targets: Sequence[str] = ("symptom", "treatment"),
     min_patients: int = 11,
+    screen: float = 0.01,
     max_iter: int = 500,
 ) -> pd.DataFrame:
     """Noisy-OR weights of every cause → target relation, fitted jointly.
@@ -74,7 +77,12 @@ def direct_relations(
         Kinds whose concepts are explained.
     min_patients : int, default 11
         Causes and targets held by fewer patients are left out, and a pair
-        is tested only when at least this many patients have both.
+        is tested only when at least this many patients have both, and more
+        than independence would give (lift above 1).
+    screen : float, default 0.01
+        A cause enters a target's model only if their association alone has
+        a one-sided Fisher p-value below this (uncorrected): the causes that
+        could explain the target, or explain it away from another.
     max_iter : int, default 500
         Iterations of the optimizer per target.
 
@@ -85,9 +93,10 @@ def direct_relations(
         :data:`DIRECT_COLUMNS`: the noisy-OR ``weight`` (probability that the
         cause alone brings the target), its ``std_error`` (on the
         ``-log(1 - weight)`` scale), the target's ``leak`` (its rate with
-        none of the causes), ``n_patients`` with both, a one-sided Wald
-        ``p_value`` for ``weight > 0`` and its Benjamini–Hochberg ``q_value``
-        over all pairs tested. Strongest first.
+        none of the causes), ``n_patients`` with both, a one-sided
+        likelihood-ratio ``p_value`` for ``weight > 0`` and its
+        Benjamini–Hochberg ``q_value`` over every candidate pair (those
+        screened out count as tests with p = 1). Strongest first.
 
     Examples
     --------
@@ -101,6 +110,7 @@ def direct_relations(
     0.86
     """
     min_patients = check_positive_int("min_patients", min_patients)
+    screen = check_fraction("screen", screen)
     max_iter = check_positive_int("max_iter", max_iter)
     matrix = transactions.matrix.tocsc()
     counts = np.asarray(matrix.sum(axis=0)).ravel()
@@ -118,16 +128,40 @@ def direct_relations(
     n_per_pattern = np.bincount(pattern_of, minlength=patterns.shape[0]).astype(float)
     co_counts = (causes_x.T @ sparse.csr_array(matrix[:, target_cols].astype(np.int32))).toarray()
 
+    # A cause in a noisy-OR can only raise its target's rate: a disease whose
+    # patients have the target no more often than others (lift <= 1) is not
+    # a candidate. Leaving them out keeps the tests' power where diseases
+    # come together in few patients.
+    n_total = float(matrix.shape[0])
+    expected = np.outer(counts[cause_cols], counts[target_cols]) / n_total
+    # Screening: only diseases associated with the target at all (one-sided
+    # Fisher p below `screen`, before any correction) enter its model. A
+    # disease that explains a target away is itself associated with it, so
+    # it stays in; the many chance co-occurrences of a large vocabulary,
+    # which would only slow the fit and dilute the tests, do not.
+    candidate = (co_counts >= min_patients) & (co_counts > expected)
+    screened = np.zeros_like(candidate)
+    where = np.nonzero(candidate)
+    screened[where] = (
+        fisher_greater(
+            co_counts[where],
+            counts[cause_cols][where[0]],
+            counts[target_cols][where[1]],
+            int(n_total),
+        )
+        < screen
+    )
     rows = []
     for j, column in enumerate(target_cols):
-        parents = np.nonzero(co_counts[:, j] >= min_patients)[0]
+        parents = np.nonzero(screened[:, j])[0]
         if len(parents) == 0:
             continue
         rows_with = matrix.indices[matrix.indptr[column] : matrix.indptr[column + 1]]
         n1 = np.bincount(pattern_of[rows_with], minlength=patterns.shape[0]).astype(float)
         design, n1, n0 = _project(patterns[:, parents], n1, n_per_pattern - n1)
-        theta, std_error = _fit_noisy_or(design, n1, n0, max_iter=max_iter)
+        theta, std_error, nll = _fit_noisy_or(design, n1, n0, max_iter=max_iter)
         weights = -np.expm1(-theta[1:])
+        p_values = _likelihood_ratio_p(design, n1, n0, theta, std_error, nll, max_iter=max_iter)
         rows.append(
             pd.DataFrame(
                 {
@@ -137,18 +171,19 @@ def direct_relations(
                     "std_error": std_error[1:],
                     "leak": -np.expm1(-theta[0]),
                     "n_patients": co_counts[parents, j].astype(np.int64),
-                    "theta": theta[1:],
+                    "p_value": p_values,
                 }
             )
         )
     if not rows:
         return pd.DataFrame(columns=list(DIRECT_COLUMNS))
     table = pd.concat(rows, ignore_index=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(table["std_error"] > 0, table["theta"] / table["std_error"], 0.0)
-    table["p_value"] = stats.norm.sf(z)
-    table["q_value"] = benjamini_hochberg(table["p_value"].to_numpy())
-    table = table.drop(columns="theta")
+    # The family of tests is every candidate pair, screened out or not: a
+    # screened-out pair counts as a test that found nothing (p = 1), so that
+    # screening does not make the survivors look more significant.
+    tested = table["p_value"].to_numpy()
+    family = np.concatenate([tested, np.ones(int(candidate.sum()) - len(tested))])
+    table["q_value"] = benjamini_hochberg(family)[: len(tested)]
     table = table.sort_values(["weight", "source", "target"], ascending=[False, True, True])
     return table.reset_index(drop=True)[list(DIRECT_COLUMNS)]
 
@@ -184,13 +219,50 @@ def _project(
     )
 
 
+def _likelihood_ratio_p(
+    design: npt.NDArray[np.float64],
+    n1: npt.NDArray[np.float64],
+    n0: npt.NDArray[np.float64],
+    theta: npt.NDArray[np.float64],
+    std_error: npt.NDArray[np.float64],
+    nll: float,
+    *,
+    max_iter: int,
+) -> npt.NDArray[np.float64]:
+    """One-sided likelihood-ratio p-value of each cause's weight being above 0.
+
+    Each cause is dropped in turn and the rest refitted (from the full fit,
+    so a few Newton steps); under ``weight = 0``, on the boundary of the
+    parameter space, twice the log-likelihood gain is a 50:50 mixture of
+    chi-square with 0 and 1 degrees of freedom (Self & Liang 1987). The
+    Wald test is conservative for large weights (its standard error grows
+    with ``-log(1 - w)``), the likelihood ratio is not; below a Wald z of 1
+    the two agree that the weight is not significant and no refit is made.
+    """
+    # Where the Wald statistic is small both tests are far from significance
+    # and agree: its p-value stands, and no refit is needed.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        wald = np.where(std_error[1:] > 0, theta[1:] / std_error[1:], 0.0)
+    p_values = np.where(np.isfinite(wald), stats.norm.sf(wald), 1.0)
+    for i in range(design.shape[1]):
+        if theta[i + 1] <= 0 or wald[i] < _REFIT_ABOVE:
+            continue
+        others = np.delete(np.arange(design.shape[1]), i)
+        start = np.delete(theta, i + 1)
+        _, _, restricted = _fit_noisy_or(design[:, others], n1, n0, max_iter=max_iter, start=start)
+        statistic = max(2.0 * (restricted - nll), 0.0)
+        p_values[i] = 0.5 * stats.chi2.sf(statistic, 1) if statistic > 0 else 1.0
+    return p_values
+
+
 def _fit_noisy_or(
     design: npt.NDArray[np.float64],
     n1: npt.NDArray[np.float64],
     n0: npt.NDArray[np.float64],
     *,
     max_iter: int,
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    start: npt.NDArray[np.float64] | None = None,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], float]:
     """Maximum-likelihood noisy-OR in theta = -log(1 - w), leak first.
 
     Minimises sum over patterns of ``n0 * z - n1 * log(1 - exp(-z))`` with
@@ -198,7 +270,8 @@ def _fit_noisy_or(
     steps (Bertsekas 1982) with Armijo backtracking: the problem is convex
     with an exact Hessian and a few dozen parameters, where Newton converges
     in a handful of steps. Returns theta and its standard errors from the
-    observed information (inf where singular).
+    observed information (inf where singular), and the minimised negative
+    log-likelihood.
     """
     # One pseudo-patient per parameter, half present and half absent, with
     # that cause alone (or none, for the leak): a weak prior that keeps the
@@ -216,9 +289,12 @@ def _fit_noisy_or(
         z = np.clip(full @ theta, _FLOOR, _CEILING)
         return float(n0 @ z - n1 @ np.log(-np.expm1(-z)))
 
-    theta = np.full(full.shape[1], 0.05)
-    share = n1.sum() / max(n1.sum() + n0.sum(), 1.0)
-    theta[0] = max(-np.log1p(-min(share, 0.99)), _FLOOR)
+    if start is None:
+        theta = np.full(full.shape[1], 0.05)
+        share = n1.sum() / max(n1.sum() + n0.sum(), 1.0)
+        theta[0] = max(-np.log1p(-min(share, 0.99)), _FLOOR)
+    else:
+        theta = np.maximum(np.asarray(start, dtype=float), lower)
     current = value(theta)
     for _ in range(max_iter):
         z = np.clip(full @ theta, _FLOOR, _CEILING)
@@ -257,4 +333,4 @@ def _fit_noisy_or(
         std_error = np.sqrt(np.clip(np.diag(covariance), 0.0, None))
     except np.linalg.LinAlgError:
         std_error = np.full(len(theta), np.inf)
-    return theta, std_error
+    return theta, std_error, current
