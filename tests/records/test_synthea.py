@@ -865,6 +865,37 @@ def test_543_mined_evidence_points_each_drug_to_its_indication_first(
 
 
 @pytest.mark.shared_data
+def test_543_direct_graph_attaches_no_drug_to_an_unrelated_disease(
+    kg_543: kgmed.KnowledgeGraph,
+    raw_543: dict[str, pd.DataFrame],
+    real: dict[str, kgmed.Records],
+) -> None:
+    """In the default graph (direct relations) every treated_with edge of these
+    drugs, mined or recorded, runs from a disease the raw data gives it for.
+
+    "Given for": the prescription's reason code, or a condition diagnosed at
+    the same encounter (amlodipine at a coronary heart disease visit,
+    acetaminophen for a wrist sprain). The comorbidity links that counting
+    alone finds (lisinopril and prediabetes) are not direct relations.
+    """
+    assert kg_543.params["relations"] == "direct"
+    meds, conditions = raw_543["medications"], raw_543["conditions"]
+    edges = kg_543.edges("treated_with")
+    for name in DRUGS:
+        given = meds[_with(meds["DESCRIPTION"], name)]
+        indications = set("SNOMEDCT:" + given["REASONCODE"].dropna())
+        same_visit = given[["ENCOUNTER"]].merge(conditions, on="ENCOUNTER")["CODE"]
+        indications |= set("SNOMEDCT:" + same_visit)
+        sources = set(edges.loc[edges["target"] == "local:" + name.replace(" ", "_"), "source"])
+        assert sources, name
+        assert sources <= indications, (name, sources - indications)
+    association = kgmed.build(real["543"], relations="association")
+    lisinopril = association.edges("treated_with")
+    lisinopril = lisinopril[lisinopril["target"] == "local:lisinopril"]
+    assert len(lisinopril) > len(edges[edges["target"] == "local:lisinopril"])
+
+
+@pytest.mark.shared_data
 def test_543_grouping_ingredients_changes_only_the_treatments(shared_data: Path) -> None:
     # Same concepts whichever way ingredients are grouped: conditions do not change.
     grouped = read_synthea(shared_data / SETS["543"])
