@@ -333,13 +333,23 @@ class KnowledgeGraph:
             self._index = _TermIndex(self.graph)
         return self._index.resolve(term, kind=kind, graph=self.graph)
 
-    def match(self, term: str, *, fuzzy: float = 0.85) -> tuple[str, str, float] | None:
+    def match(
+        self,
+        term: str,
+        *,
+        fuzzy: float = 0.85,
+        synonyms: Mapping[str, str] | None = None,
+    ) -> tuple[str, str, float] | None:
         """The concept a term names, how it matched, and how well; None if none.
 
         Parameters
         ----------
         term : str
             An id, a source id kept in ``xrefs``, a code, or a label.
+        synonyms : mapping of str to str, optional
+            Words the graph does not know and the terms they stand for
+            (``{"pyrexia": "fever"}``), compared in any case and spacing; a
+            term found here matches as ``"synonym"``.
         fuzzy : float, default 0.85
             Smallest similarity (difflib's ratio, 0 to 1) at which a
             misspelt label still names the one concept closest to it; 1
@@ -349,8 +359,9 @@ class KnowledgeGraph:
         -------
         tuple of (str, str, float) or None
             The concept id, how it matched (``"id"``, ``"xref"``, ``"code"``,
-            ``"label"``, ``"fuzzy"``) and the match's score (1 but for fuzzy
-            matches); None when the term names no concept, or names several.
+            ``"label"``, ``"synonym"``, ``"fuzzy"``) and the match's score (1
+            but for fuzzy matches); None when the term names no concept, or
+            names several.
 
         Examples
         --------
@@ -360,9 +371,21 @@ class KnowledgeGraph:
         (None, ('HP:0012735', 'fuzzy', 0.909))
         >>> kg.match("J11.1"), kg.match("influenza")
         (('ICD10CM:J11.1', 'code', 1.0), ('ICD10CM:J11.1', 'label', 1.0))
+        >>> kg.match("Pyrexia", synonyms={"pyrexia": "fever"})
+        ('HP:0001945', 'synonym', 1.0)
         """
         if self._index is None or self._index.stale(self.graph):
             self._index = _TermIndex(self.graph)
+        exact = self._index.match(str(term), graph=self.graph, fuzzy=1.0)
+        if exact is not None:
+            return exact
+        if synonyms:
+            table = {_fold(k): v for k, v in synonyms.items()}
+            target = table.get(_fold(str(term)))
+            if target is not None:
+                found = self._index.match(str(target), graph=self.graph, fuzzy=1.0)
+                if found is not None:
+                    return found[0], "synonym", 1.0
         return self._index.match(str(term), graph=self.graph, fuzzy=fuzzy)
 
     def _suggest(self, term: str) -> tuple[str, ...]:

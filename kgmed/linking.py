@@ -144,7 +144,8 @@ class PatientLink:
     ----------
     matched : pandas.DataFrame
         One row per term that named a concept: ``term``, ``id``, ``label``,
-        ``kind``, ``how`` (``id``, ``xref``, ``code``, ``label``, ``fuzzy``),
+        ``kind``, ``how`` (``id``, ``xref``, ``code``, ``label``,
+        ``synonym``, ``fuzzy``),
         ``score`` (1 but for fuzzy matches) and ``role`` (``present``,
         ``absent``, ``diagnosis`` for a known disease, ``treatment`` for one
         the patient takes).
@@ -334,6 +335,7 @@ def link(
     top: int = 10,
     closed_world: bool | None = None,
     fuzzy: float = 0.85,
+    synonyms: Mapping[str, str] | None = None,
     n_treatments: int = 5,
     n_questions: int = 5,
 ) -> PatientLink:
@@ -357,6 +359,9 @@ def link(
     fuzzy : float, default 0.85
         Smallest similarity at which a misspelt term still matches; 1 turns
         fuzzy matching off.
+    synonyms : mapping of str to str, optional
+        Words of the patient's and the terms they stand for
+        (``{"pyrexia": "fever", "runny nose": "rhinorrhea"}``).
     n_treatments, n_questions : int, default 5
         Treatments per leading diagnosis, and questions, returned.
 
@@ -397,7 +402,7 @@ def link(
 
     matched_rows, unmatched_rows = [], []
     for term, role in pairs:
-        found = kg.match(term, fuzzy=fuzzy)
+        found = kg.match(term, fuzzy=fuzzy, synonyms=synonyms)
         if found is None:
             unmatched_rows.append({"term": term, "suggestions": list(kg._suggest(term))})
             continue

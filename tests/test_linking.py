@@ -132,6 +132,17 @@ def test_terms_are_matched_and_reported(graph: kgmed.KnowledgeGraph) -> None:
     assert "oseltamivir" not in set(result.treatments["label"])
 
 
+def test_synonyms_match_as_synonyms(graph: kgmed.KnowledgeGraph) -> None:
+    result = graph.link(
+        ["Pyrexia", "tiredness"], synonyms={"pyrexia": "fever", "tiredness": "HP:0012378"}
+    )
+    assert result.matched.set_index("term")["how"].to_dict() == {
+        "Pyrexia": "synonym",
+        "tiredness": "synonym",
+    }
+    assert set(result.matched["label"]) == {"fever", "fatigue"}
+
+
 def test_fuzzy_matching_can_be_turned_off(graph: kgmed.KnowledgeGraph) -> None:
     result = graph.link(["coughh"], fuzzy=1.0)
     assert result.matched.empty
