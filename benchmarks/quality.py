@@ -82,7 +82,7 @@ def edge_recovery(setting: Setting, n_patients: int, seed: int) -> list[dict[str
     records = synthetic(n_patients, model=model, label_noise=setting.label_noise, random_state=seed)
     concepts = records.concepts()
     ids = dict(zip(concepts["label"], concepts["concept_id"], strict=True))
-    association = kgmed.build(records)
+    association = kgmed.build(records, relations="association")
     direct = kgmed.build(records, relations="direct")
     rows = []
     for relation in ("has_symptom", "treated_with"):

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy import sparse
 
 from kgmed._validation import check_fraction, check_positive_int
 from kgmed.errors import GraphError, ParameterError
@@ -450,21 +451,48 @@ def link(
     return PatientLink(matched, unmatched, diagnoses, treatments, questions, notes)
 
 
-def _scores(
-    model: _Model, present: npt.NDArray[np.float64], absent: npt.NDArray[np.float64]
+def _times(rows: Any, matrix: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """``rows @ matrix`` for dense or scipy.sparse rows, as a dense array."""
+    return np.asarray(rows @ matrix, dtype=float)
+
+
+def _absent_times(
+    present: Any, absent: Any, matrix: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]:
-    """Naive-Bayes posterior log odds of each disease, for one patient or many."""
-    return model.prior_log_odds + present @ model.present.T + absent @ model.absent.T
+    """``absent @ matrix``; ``absent=None`` means every concept not present is absent."""
+    if absent is None:
+        return matrix.sum(axis=0)[None, :] - _times(present, matrix)
+    return _times(absent, matrix)
+
+
+def _scores(model: _Model, present: Any, absent: Any) -> npt.NDArray[np.float64]:
+    """Naive-Bayes posterior log odds of each disease, for one patient or many.
+
+    ``present`` and ``absent`` are rows over the evidence concepts, dense or
+    scipy.sparse; ``absent=None`` means the closed world (all not present).
+    """
+    return (
+        model.prior_log_odds
+        + _times(present, model.present.T)
+        + _absent_times(present, absent, model.absent.T)
+    )
 
 
 #: Leading candidates whose combinations linking weighs exactly (2**8 of them).
 CANDIDATES = 8
 
 
+def _pairs(present: Any) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """(row, column) of every present entry, in row order."""
+    rows, columns = present.nonzero()
+    order = np.lexsort((columns, rows))
+    return rows[order].astype(np.intp), columns[order].astype(np.intp)
+
+
 def _posterior(
     model: _Model,
-    present: npt.NDArray[np.float64],
-    absent: npt.NDArray[np.float64],
+    present: Any,
+    absent: Any,
     *,
     known: npt.NDArray[np.float64] | None = None,
     chunk: int = 512,
@@ -479,11 +507,15 @@ def _posterior(
     another. Diseases ``known`` to be present (rows like ``present``, over
     diseases) are not ranked; in the exact weighing they are present in
     every combination, so the symptoms they explain count less for the
-    others. Returns the probabilities and a mask of the diseases weighed
-    exactly (ranked before the others).
+    others. ``present`` and ``absent`` may be dense or scipy.sparse (CSR)
+    rows; ``absent=None`` takes every concept not present as absent. Returns
+    the probabilities and a mask of the diseases weighed exactly (ranked
+    before the others).
     """
-    present = np.atleast_2d(present)
-    absent = np.atleast_2d(absent)
+    if isinstance(present, np.ndarray):
+        present = np.atleast_2d(present)
+    if isinstance(absent, np.ndarray):
+        absent = np.atleast_2d(absent)
     log_odds = _scores(model, present, absent)
     if known is not None:
         known = np.atleast_2d(known)
@@ -496,30 +528,39 @@ def _posterior(
     configs = ((np.arange(2**m)[:, None] >> np.arange(m)) & 1).astype(float)  # C x m
     log_prev = np.log(model.prevalence)
     log_not = np.log1p(-model.prevalence)
-    for start in range(0, len(present), chunk):
+    n_rows = present.shape[0]
+    for start in range(0, n_rows, chunk):
         rows = slice(start, start + chunk)
-        candidates = np.argsort(-log_odds[rows], axis=1, kind="stable")[:, :m]  # n x m
+        block = present[rows]
+        # The m leading candidates, best first (a partial sort, then a sort).
+        leading = (
+            np.argpartition(-log_odds[rows], m - 1, axis=1)[:, :m]
+            if m < len(model.diseases)
+            else np.tile(np.arange(m), (log_odds[rows].shape[0], 1))
+        )
+        ranked = np.take_along_axis(log_odds[rows], leading, axis=1)
+        # Ties keep the lower disease index first, as a stable sort would.
+        candidates = np.take_along_axis(
+            leading, np.lexsort((leading, -ranked), axis=1), axis=1
+        )  # n x m
         # Prior and absent symptoms factorize over the candidates.
         per_disease = log_prev[candidates] - log_not[candidates]
-        per_disease += (absent[rows] @ model.log_keep.T)[
-            np.arange(len(candidates))[:, None], candidates
-        ]
+        gone = _absent_times(block, None if absent is None else absent[rows], model.log_keep.T)
+        per_disease += np.take_along_axis(gone, candidates, axis=1)
         total = per_disease @ configs.T  # n x C
-        # Present symptoms do not: 1 - (1 - leak) * prod over the combination.
-        shown = present[rows] > 0
-        width = max(int(shown.sum(axis=1).max()), 1)
-        order = np.argsort(~shown, axis=1, kind="stable")[:, :width]
-        valid = np.take_along_axis(shown, order, axis=1)  # n x K
-        keep = model.log_keep[candidates[:, :, None], order[:, None, :]]  # n x m x K
-        background = model.log_no_leak[order]  # n x K
+        # Present symptoms do not: 1 - (1 - leak) * prod over the combination,
+        # one row per (patient, present symptom) pair.
+        pair_rows, pair_columns = _pairs(block)
+        keep = model.log_keep[candidates[pair_rows], pair_columns[:, None]]  # pairs x m
+        background = model.log_no_leak[pair_columns]
         if known is not None:
             # Known diseases bring the symptoms they bring, whatever the rest.
-            background = background + np.take_along_axis(
-                known[rows] @ model.log_keep, order, axis=1
-            )
-        log_absent = np.einsum("cm,nmk->nck", configs, keep) + background[:, None, :]
+            background = background + (known[rows] @ model.log_keep)[pair_rows, pair_columns]
+        log_absent = keep @ configs.T + background[:, None]  # pairs x C
         log_shown = np.log(-np.expm1(np.minimum(log_absent, -1e-12)))
-        total += (log_shown * valid[:, None, :]).sum(axis=2)
+        if len(pair_rows):
+            starts = np.flatnonzero(np.r_[True, pair_rows[1:] != pair_rows[:-1]])
+            total[pair_rows[starts]] += np.add.reduceat(log_shown, starts, axis=0)
         total -= total.max(axis=1, keepdims=True)
         weights = np.exp(total)
         weights /= weights.sum(axis=1, keepdims=True)
@@ -705,9 +746,16 @@ def link_many(
     model = _model(kg)
     rows = data.loc[data["concept_id"].isin(model.evidence), ["patient_id", "concept_id"]]
     patients, row_of = np.unique(rows["patient_id"].astype(str).to_numpy(), return_inverse=True)
-    present = np.zeros((len(patients), len(model.evidence)))
-    present[row_of, model.evidence.get_indexer(rows["concept_id"])] = 1.0
-    absent = 1.0 - present if closed_world else np.zeros_like(present)
+    present = sparse.csr_matrix(
+        (
+            np.ones(len(rows)),
+            (row_of, model.evidence.get_indexer(rows["concept_id"])),
+        ),
+        shape=(len(patients), len(model.evidence)),
+    )
+    present.sum_duplicates()
+    present.data[:] = 1.0
+    absent = None if closed_world else sparse.csr_matrix(present.shape)
     scores, exact = _posterior(model, present, absent)
     k = min(top, len(model.diseases))
     best = _ranking(scores, exact)[:, :k]
