@@ -14,7 +14,7 @@ Examples
 
 from importlib.metadata import PackageNotFoundError, version
 
-from kgmed import datasets, knowledge, linking, query, reasoning, schema
+from kgmed import datasets, knowledge, linking, query, rdf, reasoning, schema
 from kgmed.build import build, graph_from_rules, recorded_reasons
 from kgmed.errors import (
     ColumnNotFound,
@@ -29,6 +29,7 @@ from kgmed.errors import (
     RecordsError,
     RecordsFileError,
     RecordsFileNotFound,
+    TripleStoreError,
     UnknownKindError,
 )
 from kgmed.graph import KnowledgeGraph, load
@@ -64,6 +65,7 @@ __all__ = [
     "RecordsFileError",
     "RecordsFileNotFound",
     "RecordsReport",
+    "TripleStoreError",
     "UnknownKindError",
     "__version__",
     "build",
@@ -74,6 +76,7 @@ __all__ = [
     "load",
     "mine_rules",
     "query",
+    "rdf",
     "read_columbia_kb",
     "read_fhir",
     "read_hetionet",

@@ -21,6 +21,7 @@ __all__ = [
     "RecordsError",
     "RecordsFileError",
     "RecordsFileNotFound",
+    "TripleStoreError",
     "UnknownKindError",
 ]
 
@@ -101,3 +102,17 @@ class GraphError(KgmedError, ValueError):
 
 class GraphFileError(KgmedError, ValueError):
     """A file given to :func:`kgmed.load` is not a saved kgmed graph."""
+
+
+class TripleStoreError(KgmedError, OSError):
+    """A triple store cannot be reached, refuses the credentials or rejects a request.
+
+    The message names the endpoint. ``status`` holds the HTTP status the
+    server answered with, or None when no answer came (server unreachable,
+    timeout); ``endpoint`` the URL that was contacted.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, endpoint: str = ""):
+        super().__init__(message)
+        self.status = status
+        self.endpoint = endpoint

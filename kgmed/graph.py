@@ -719,21 +719,77 @@ class KnowledgeGraph:
 
     # -- persistence ---------------------------------------------------------
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the graph, its rules and parameters to a JSON file.
+    def to_rdf(self, *, base: str | None = None, evidence: bool = True) -> Any:
+        """The graph as an :class:`rdflib.Graph`; see :func:`kgmed.rdf.to_rdf`.
 
-        The file (gzip-compressed when the name ends in ``.gz``) holds no
-        patient identifier; :func:`kgmed.load` reads it back exactly.
+        Examples
+        --------
+        >>> import kgmed
+        >>> kg = kgmed.build(kgmed.datasets.synthetic(2000, random_state=0))
+        >>> len(kg.to_rdf()) > 1000
+        True
+        """
+        from kgmed import rdf
+
+        return rdf.to_rdf(self, base=base or rdf.DEFAULT_BASE, evidence=evidence)
+
+    def sparql(self, query: str, **options: Any) -> Any:
+        """Run a SPARQL query over the graph; see :func:`kgmed.rdf.sparql`.
+
+        Examples
+        --------
+        >>> import kgmed
+        >>> kg = kgmed.build(kgmed.datasets.synthetic(2000, random_state=0))
+        >>> kg.sparql("ASK { ?d kgmed:hasSymptom ?s }")
+        True
+        """
+        from kgmed.rdf._sparql import sparql
+
+        return sparql(self, query, **options)
+
+    def to_kgx(self, folder: str | os.PathLike[str], **options: Any) -> Any:
+        """Write the KGX TSV pair of nodes and edges; see :func:`kgmed.rdf.to_kgx`."""
+        from kgmed import rdf
+
+        return rdf.to_kgx(self, folder, **options)
+
+    def save(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        format: str | None = None,
+        base: str | None = None,
+        evidence: bool = True,
+    ) -> Path:
+        """Write the graph to a file: kgmed's JSON, or RDF in a usual format.
+
+        The format follows the file name: ``.ttl`` (Turtle), ``.nt``
+        (N-Triples, lines sorted so that the same graph gives the same
+        bytes), ``.jsonld`` (JSON-LD), ``.rdf``/``.owl``/``.xml``
+        (RDF/XML), each optionally followed by ``.gz``; any other name
+        (``kg.json``, ``kg.json.gz``) gets kgmed's own JSON, which keeps the
+        rules table too. No file holds a patient identifier.
+        :func:`kgmed.load` reads every one of them back.
 
         Parameters
         ----------
         path : str or path-like
-            Where to write.
+            Where to write (gzip-compressed when the name ends in ``.gz``).
+        format : str, optional
+            ``"json"`` for kgmed's JSON, or an RDF format (``"turtle"``,
+            ``"nt"``, ``"json-ld"``, ``"xml"``), whatever the file name.
+        base, evidence
+            For RDF, as in :func:`kgmed.rdf.to_rdf`.
 
         Returns
         -------
         pathlib.Path
             The path written.
+
+        Raises
+        ------
+        ParameterError
+            If ``format`` is not a known format.
 
         Examples
         --------
@@ -742,9 +798,21 @@ class KnowledgeGraph:
         >>> with tempfile.TemporaryDirectory() as tmp:
         ...     path = kg.save(os.path.join(tmp, "kg.json.gz"))
         ...     same = kgmed.load(path)
+        ...     ttl = kgmed.load(kg.save(os.path.join(tmp, "kg.ttl")))
         >>> same.edges().equals(kg.edges())
         True
+        >>> len(ttl.edges()) == len(kg.edges())
+        True
         """
+        if format is None or format.strip().lower() != "json":
+            from kgmed.rdf._export import rdf_format, write
+
+            if rdf_format(format, Path(path)) is not None:
+                from kgmed.rdf import DEFAULT_BASE
+
+                return write(
+                    self, path, format=format, base=base or DEFAULT_BASE, evidence=evidence
+                )
         from kgmed import __version__
 
         target = Path(path)
@@ -773,6 +841,10 @@ class KnowledgeGraph:
 def load(path: str | os.PathLike[str]) -> KnowledgeGraph:
     """Read a graph written by :meth:`KnowledgeGraph.save`.
 
+    kgmed's JSON files come back exactly, rules table included; RDF files
+    (``.ttl``, ``.nt``, ``.jsonld``, ``.rdf``...) are read with
+    :func:`kgmed.rdf.from_rdf`.
+
     Parameters
     ----------
     path : str or path-like
@@ -795,6 +867,12 @@ def load(path: str | os.PathLike[str]) -> KnowledgeGraph:
     source = Path(path)
     if not source.is_file():
         raise GraphFileError(f"{source.name}: no such file ({os.fspath(path)!r})")
+    from kgmed.rdf._export import rdf_format
+
+    if rdf_format(None, source) is not None:
+        from kgmed.rdf import from_rdf
+
+        return from_rdf(source)
     try:
         raw = source.read_bytes()
         if raw[:2] == b"\x1f\x8b":

@@ -74,7 +74,7 @@ def _model(kg: KnowledgeGraph) -> _Model:
     edges = kg.edges("has_symptom")
     nodes = kg.nodes()
     total = kg.params.get("n_patients")
-    diseases = nodes.loc[nodes["kind"] == "disease"]
+    diseases = nodes.loc[nodes["kind"] == "disease"].sort_values("id", kind="stable")
     if total is None or diseases.empty or edges.empty:
         raise GraphError(
             "linking needs a graph mined from records, with diseases and has_symptom "

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import kgmed
-from kgmed import mining, schema
+from kgmed import mining, rdf, schema
 from kgmed.records import core
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,7 +23,7 @@ def test_api_page_names_every_public_name(name: str) -> None:
 
 @pytest.mark.parametrize(
     ("module", "name"),
-    [(m, n) for m in (mining, schema) for n in m.__all__],
+    [(m, n) for m in (mining, schema, rdf) for n in m.__all__],
     ids=lambda x: getattr(x, "__name__", x),
 )
 def test_api_page_names_every_submodule_name(module: object, name: str) -> None:
