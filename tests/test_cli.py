@@ -18,7 +18,7 @@ from kgmed.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "examples" / "data" / "records.csv"
-OUTPUTS = ["edges.csv", "graph.json", "nodes.csv", "report.txt", "rules.csv"]
+OUTPUTS = ["edges.csv", "graph.json", "graph.ttl", "nodes.csv", "report.txt", "rules.csv"]
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def sample_kg() -> tuple[kgmed.Records, kgmed.KnowledgeGraph]:
     return records, kgmed.build(records)
 
 
-def test_build_writes_the_five_files(tmp_path, capsys, sample_kg):
+def test_build_writes_the_six_files(tmp_path, capsys, sample_kg):
     out = tmp_path / "out"
     assert main(["build", str(SAMPLE), "--out", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == OUTPUTS
@@ -36,6 +36,8 @@ def test_build_writes_the_five_files(tmp_path, capsys, sample_kg):
     saved = kgmed.load(out / "graph.json")
     pd.testing.assert_frame_equal(saved.edges(), kg.edges())
     pd.testing.assert_frame_equal(saved.nodes(), kg.nodes())
+    rdf = kgmed.load(out / "graph.ttl")
+    assert set(rdf.graph.edges(keys=True)) == set(kg.graph.edges(keys=True))
     nodes = pd.read_csv(out / "nodes.csv", dtype={"code": str})
     assert nodes.columns.tolist() == kg.nodes().columns.tolist()
     assert nodes["id"].tolist() == kg.nodes()["id"].tolist()
