@@ -5,11 +5,15 @@ From the repository root::
     python benchmarks/run.py                  # 10,000 and 100,000 patients, FIMI retail and mushroom
     python benchmarks/run.py --quick          # smoke run: 2,000 patients and mushroom, one repeat
     python benchmarks/run.py --sizes 10000 100000 --write   # also write benchmarks/RESULTS.md
+    python benchmarks/run.py --only rdf       # one section alone: readers, rdf or quality
 
 The readers (``read_synthea`` on the 543-patient export, ``read_fhir`` on
 the six FHIR bundles and on a bulk export made by repeating them,
 ``read_omop`` on the 111-patient export converted to OMOP tables) are timed
 the same way, reading a folder into Records; they have no mlxtend side.
+The RDF export and SPARQL section (``rdf_cases.py``) runs one worker per
+graph, ``python benchmarks/run.py --worker rdf GRAPH N``, timing kgmed.rdf
+next to plain rdflib on the same graph.
 
 Every (case, data set) pair runs in a fresh interpreter,
 ``python benchmarks/run.py --worker CASE DATASET N``, which prepares its input
@@ -75,7 +79,7 @@ READERS = {
     "read_omop": ("synthea_csv_111_unmc", "111 patients as OMOP CSV"),
 }
 
-VERSIONS = ("kgmed", "numpy", "pandas", "scipy", "mlxtend", "networkx")
+VERSIONS = ("kgmed", "numpy", "pandas", "scipy", "mlxtend", "networkx", "rdflib", "pyoxigraph")
 
 
 def shared_data() -> Path:
@@ -122,8 +126,12 @@ def _reset_peak() -> bool:
     return True
 
 
-def worker(case: str, dataset: str, n_patients: int, repeats: int) -> Result:
+def worker(case: str, dataset: str, n_patients: int, repeats: int, quick: bool = False) -> Result:
     """Prepare the input (untimed), then time ``case`` and measure its memory."""
+    if case == "rdf":
+        import rdf_cases
+
+        return rdf_cases.worker(dataset, n_patients, repeats, quick)
     import cases  # heavy imports (kgmed, pandas, mlxtend) only in the worker
 
     if case in cases.READERS:
@@ -292,9 +300,13 @@ def reader_rows(results: list[Result]) -> list[list[str]]:
 # -- the driver ------------------------------------------------------------------
 
 
-def run_worker(case: str, dataset: str, n_patients: int, repeats: int) -> Result:
+def run_worker(
+    case: str, dataset: str, n_patients: int, repeats: int, quick: bool = False
+) -> Result:
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", case, dataset]
     command += [str(n_patients), "--repeats", str(repeats)]
+    if quick:
+        command.append("--quick")
     label = f"{case} on {dataset}" + (f" ({n_patients:,})" if n_patients else "")
     print(f"  {label} ...", end="", file=sys.stderr, flush=True)
     start = time.perf_counter()
@@ -368,7 +380,7 @@ HEADER = [
 ]
 
 
-TEXT_COLUMNS = frozenset({"case", "data", "step", "files read"})
+TEXT_COLUMNS = frozenset({"case", "data", "step", "files read", "graph", "query"})
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
@@ -531,7 +543,10 @@ def results_markdown(
     load_start: str,
     readers: list[Result] | None = None,
     quality: list[str] | None = None,
+    rdf: list[Result] | None = None,
 ) -> str:
+    from rdf_cases import rdf_section, repeat_lines
+
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     first = results[0]["mlxtend"]
     command = shlex.join(["python", "benchmarks/run.py", *sys.argv[1:]])
@@ -557,6 +572,7 @@ def results_markdown(
         *notes,
         "",
         *reader_section(readers or []),
+        *rdf_section(rdf or []),
         *(quality or []),
         "## Input preparation (outside every timing above)",
         "",
@@ -582,6 +598,7 @@ def results_markdown(
     for result in readers or []:
         times = ", ".join(_seconds(s) for s in result["seconds"])
         lines.append(f"- {result['case']}, {result['dataset']}: {times} s")
+    lines += repeat_lines(rdf or [])
     return "\n".join(lines) + "\n"
 
 
@@ -630,6 +647,10 @@ def build_notes(results: list[dict[str, Result]], skipped: list[str]) -> list[st
     return notes
 
 
+#: The sections --only can run alone (the rules tables are the rest of the suite).
+SECTIONS = ("readers", "rdf", "quality")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Time kgmed against the plain mlxtend pipeline on the same records."
@@ -660,6 +681,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="skip the knowledge-quality section (edge recovery, linking accuracy, speed)",
     )
+    parser.add_argument(
+        "--no-rdf",
+        action="store_true",
+        help="skip the RDF export and SPARQL section (kgmed.rdf next to rdflib)",
+    )
+    parser.add_argument(
+        "--only",
+        choices=SECTIONS,
+        help="run one section alone and print it (not with --write): "
+        "readers, rdf (RDF export and SPARQL) or quality",
+    )
     parser.add_argument("--write", action="store_true", help=f"also write {RESULTS.name}")
     parser.add_argument(
         "--worker", nargs=3, metavar=("CASE", "DATASET", "N"), help=argparse.SUPPRESS
@@ -671,6 +703,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.repeats = 1 if args.quick else DEFAULT_REPEATS
     if args.repeats < 1 or any(n < 1 for n in args.sizes):
         parser.error("--sizes and --repeats must be positive")
+    if args.only and args.write:
+        parser.error(f"--only prints one section; --write writes all of {RESULTS.name}")
+    if args.only and getattr(args, f"no_{args.only}"):
+        parser.error(f"--only {args.only} and --no-{args.only} leave nothing to run")
     return args
 
 
@@ -678,13 +714,19 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.worker:
         case, dataset, n = args.worker
-        print(json.dumps(worker(case, dataset, int(n), args.repeats)))
+        print(json.dumps(worker(case, dataset, int(n), args.repeats, quick=args.quick)))
         return
 
     load_start = load_average()
-    datasets = [("synthetic", n) for n in args.sizes]
+    wanted = {
+        "rules": args.only is None,
+        "readers": args.only in (None, "readers") and not args.no_readers,
+        "rdf": args.only in (None, "rdf") and not args.no_rdf,
+        "quality": args.only in (None, "quality") and not args.no_quality,
+    }
+    datasets = [("synthetic", n) for n in args.sizes] if wanted["rules"] else []
     skipped = []
-    if not args.no_fimi:
+    if wanted["rules"] and not args.no_fimi:
         for name in QUICK_FIMI if args.quick else FIMI_SPARSE:
             if fimi_path(name).is_file():
                 datasets.append((name, 0))
@@ -694,7 +736,7 @@ def main(argv: list[str] | None = None) -> None:
                     f"(set KGMED_SHARED_DATA to the shared data folder)"
                 )
     reader_cases = []
-    if not args.no_readers:
+    if wanted["readers"]:
         for case, (folder, _) in READERS.items():
             if (shared_data() / folder).is_dir():
                 reader_cases.append((case, folder))
@@ -717,29 +759,46 @@ def main(argv: list[str] | None = None) -> None:
         check_same_rules(by_case["mine_rules"], by_case["mlxtend"])
         results.append(by_case)
     readers = [run_worker(case, folder, 0, args.repeats) for case, folder in reader_cases]
+    rdf: list[Result] = []
+    if wanted["rdf"]:
+        # Before the quality section, which runs in this process: a worker's
+        # peak RSS starts at this process's peak (see the module's docstring).
+        from rdf_cases import rdf_graphs, rdf_section
 
-    print()
-    print(markdown_table(HEADER, table_rows(results)))
-    notes = build_notes(results, skipped)
-    if notes:
+        rdf = [
+            run_worker("rdf", graph, n, args.repeats, quick=args.quick)
+            for graph, n in rdf_graphs(args.sizes, args.quick)
+        ]
+
+    notes: list[str] = []
+    if results:
         print()
-        print("\n".join(notes))
-    print()
-    print(markdown_table(["data", "n_patients", "step", "seconds"], prep_rows(results)))
-    print()
-    print(markdown_table(MEMORY_HEADER, memory_rows(results)))
+        print(markdown_table(HEADER, table_rows(results)))
+        notes = build_notes(results, skipped)
+        if notes:
+            print()
+            print("\n".join(notes))
+        print()
+        print(markdown_table(["data", "n_patients", "step", "seconds"], prep_rows(results)))
+        print()
+        print(markdown_table(MEMORY_HEADER, memory_rows(results)))
     if readers:
         print()
         print(markdown_table(READER_HEADER, reader_rows(readers)))
+    if rdf:
+        print()
+        print("\n".join(rdf_section(rdf)))
     quality: list[str] = []
-    if not args.no_quality:
+    if wanted["quality"]:
         from quality import quality_section
 
         quality = quality_section(quick=args.quick)
         print()
         print("\n".join(quality))
     if args.write:
-        RESULTS.write_text(results_markdown(args, results, notes, load_start, readers, quality))
+        RESULTS.write_text(
+            results_markdown(args, results, notes, load_start, readers, quality, rdf)
+        )
         print(f"\nwrote {RESULTS.relative_to(ROOT)}")
 
 
