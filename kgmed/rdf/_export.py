@@ -6,7 +6,7 @@ import gzip
 import json
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -350,8 +350,6 @@ def serialize(graph: Graph, format: str = "turtle") -> str:
     >>> a == kgmed.rdf.serialize(kg.to_rdf(), "nt")
     True
     """
-    import pyoxigraph
-
     name = rdf_format(format)
     assert name is not None
     lines = graph.serialize(format="nt", encoding="utf-8").decode("utf-8").splitlines()
@@ -359,10 +357,25 @@ def serialize(graph: Graph, format: str = "turtle") -> str:
     text = "\n".join(lines) + ("\n" if lines else "")
     if name == "nt":
         return text
+    return _from_ntriples(text, name, dict(graph.namespaces()))
+
+
+def _ntriples(kg: KnowledgeGraph, *, base: str, evidence: bool) -> str:
+    """The export as sorted N-Triples lines, made from the terms directly."""
+    lines = sorted(
+        {f"{s.n3()} {p.n3()} {o.n3()} ." for s, p, o in _triples(kg, base=base, evidence=evidence)}
+    )
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def _from_ntriples(text: str, name: str, namespaces: Mapping[str, Any]) -> str:
+    """N-Triples rewritten by pyoxigraph in another format, with these prefixes."""
+    import pyoxigraph
+
     triples = pyoxigraph.parse(text.encode("utf-8"), format=pyoxigraph.RdfFormat.N_TRIPLES)
     prefixes = {
         prefix: str(namespace)
-        for prefix, namespace in sorted(graph.namespaces())
+        for prefix, namespace in sorted(namespaces.items())
         if prefix and not (name == "xml" and not str(namespace).endswith(("/", "#")))
     }
     out = pyoxigraph.serialize(triples, format=_OXIGRAPH_FORMATS[name], prefixes=prefixes)
@@ -411,7 +424,18 @@ def write(
             f"{sorted(FORMATS)} or use a suffix among "
             f"{sorted(s for endings in FORMATS.values() for s in endings)}"
         )
-    data = serialize(to_rdf(kg, base=base, evidence=evidence), name).encode("utf-8")
+    base = check_base(base)
+    if name in ("nt", "turtle"):
+        # Straight from the triples to sorted N-Triples, without an rdflib
+        # graph in between (twice as fast; the same text, see the tests).
+        text = _ntriples(kg, base=base, evidence=evidence)
+        if name == "turtle":
+            holder = Graph(bind_namespaces="none")
+            bind_prefixes(holder, base)
+            text = _from_ntriples(text, name, dict(holder.namespaces()))
+        data = text.encode("utf-8")
+    else:
+        data = serialize(to_rdf(kg, base=base, evidence=evidence), name).encode("utf-8")
     if target.suffix.lower() == ".gz":
         target.write_bytes(gzip.compress(data, mtime=0))
     else:

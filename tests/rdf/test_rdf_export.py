@@ -293,6 +293,16 @@ def test_save_gzip_and_explicit_format(small_kg, tmp_path: Path) -> None:
         small_kg.save(tmp_path / "kg.ttl", format="yaml")
 
 
+@pytest.mark.parametrize(("name", "format"), [("kg.nt", "nt"), ("kg.ttl", "turtle")])
+def test_saving_writes_what_serialize_writes(rich_kg, tmp_path: Path, name, format) -> None:
+    """save() takes a shorter road to N-Triples and Turtle: to the same text."""
+    for base in (kgmed.rdf.DEFAULT_BASE, "https://example.org/kg#"):
+        saved = rich_kg.save(tmp_path / name, base=base).read_text(encoding="utf-8")
+        assert saved == kgmed.rdf.serialize(to_rdf(rich_kg, base=base), format)
+    saved = rich_kg.save(tmp_path / name, evidence=False).read_text(encoding="utf-8")
+    assert saved == kgmed.rdf.serialize(to_rdf(rich_kg, evidence=False), format)
+
+
 def test_n_triples_are_byte_identical(small_records: kgmed.Records, tmp_path: Path) -> None:
     """The same graph, built twice, gives the same bytes."""
     a = kgmed.build(small_records).save(tmp_path / "a.nt").read_bytes()
