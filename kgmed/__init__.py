@@ -14,7 +14,7 @@ Examples
 
 from importlib.metadata import PackageNotFoundError, version
 
-from kgmed import datasets, knowledge, linking, query, rdf, reasoning, schema
+from kgmed import datasets, knowledge, linking, query, rdf, reasoning, schema, viz
 from kgmed.build import build, graph_from_rules, recorded_reasons
 from kgmed.errors import (
     ColumnNotFound,
@@ -87,4 +87,5 @@ __all__ = [
     "recorded_reasons",
     "schema",
     "transactions",
+    "viz",
 ]

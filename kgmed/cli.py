@@ -77,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
         help="records (CSV) -> knowledge graph, tables and a summary",
         description=(
             "Read patient records from a CSV file, build the knowledge graph, print "
-            "a summary and write graph.json, graph.ttl, nodes.csv, edges.csv, rules.csv and "
+            "a summary and write graph.json, graph.ttl, graph.html, nodes.csv, edges.csv, rules.csv and "
             "report.txt to the output folder. No patient identifier is written."
         ),
     )
@@ -145,6 +145,7 @@ def _run_build(args: argparse.Namespace) -> int:
     written = [
         kg.save(out / "graph.json"),
         kg.save(out / "graph.ttl"),
+        kg.to_html(out / "graph.html"),
         _write_csv(kg.nodes(), out / "nodes.csv"),
         _write_csv(kg.edges(), out / "edges.csv"),
         _write_csv(_rules_table(kg), out / "rules.csv"),

@@ -747,6 +747,44 @@ class KnowledgeGraph:
 
         return sparql(self, query, **options)
 
+    def to_html(self, path: str | os.PathLike[str], **options: Any) -> Path:
+        """Write an interactive, self-contained HTML page of the graph.
+
+        See :func:`kgmed.viz.graph_page` for the options (``focus``,
+        ``depth``, ``max_nodes``, ``min_lift``, ``relations``, ``title``).
+        The page works offline and shows hostile labels as text.
+
+        Examples
+        --------
+        >>> import kgmed, tempfile, os
+        >>> kg = kgmed.build(kgmed.datasets.synthetic(2000, random_state=0))
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = kg.to_html(os.path.join(tmp, "flu.html"), focus="influenza", depth=2)
+        ...     path.stat().st_size > 100_000
+        True
+        """
+        from kgmed import viz
+
+        return viz.to_html(self, path, **options)
+
+    def show(self, **options: Any) -> Any:
+        """The page of :meth:`to_html`, displayed inline in a notebook.
+
+        Returns a :class:`kgmed.viz.GraphPage`, which Jupyter, JupyterLab
+        and VS Code display as the page itself (in an ``<iframe>``, with
+        nothing to fetch from the network).
+
+        Examples
+        --------
+        >>> import kgmed
+        >>> kg = kgmed.build(kgmed.datasets.synthetic(2000, random_state=0))
+        >>> kg.show(focus="asthma", depth=1)
+        <GraphPage: ... concepts, ... relations, ... characters>
+        """
+        from kgmed import viz
+
+        return viz.graph_page(self, **options)
+
     def to_kgx(self, folder: str | os.PathLike[str], **options: Any) -> Any:
         """Write the KGX TSV pair of nodes and edges; see :func:`kgmed.rdf.to_kgx`."""
         from kgmed import rdf

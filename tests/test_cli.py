@@ -18,7 +18,15 @@ from kgmed.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "examples" / "data" / "records.csv"
-OUTPUTS = ["edges.csv", "graph.json", "graph.ttl", "nodes.csv", "report.txt", "rules.csv"]
+OUTPUTS = [
+    "edges.csv",
+    "graph.html",
+    "graph.json",
+    "graph.ttl",
+    "nodes.csv",
+    "report.txt",
+    "rules.csv",
+]
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +36,7 @@ def sample_kg() -> tuple[kgmed.Records, kgmed.KnowledgeGraph]:
     return records, kgmed.build(records)
 
 
-def test_build_writes_the_six_files(tmp_path, capsys, sample_kg):
+def test_build_writes_the_seven_files(tmp_path, capsys, sample_kg):
     out = tmp_path / "out"
     assert main(["build", str(SAMPLE), "--out", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == OUTPUTS

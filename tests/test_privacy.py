@@ -14,7 +14,15 @@ from kgmed.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "examples" / "data" / "records.csv"
-OUTPUTS = ["edges.csv", "graph.json", "graph.ttl", "nodes.csv", "report.txt", "rules.csv"]
+OUTPUTS = [
+    "edges.csv",
+    "graph.html",
+    "graph.json",
+    "graph.ttl",
+    "nodes.csv",
+    "report.txt",
+    "rules.csv",
+]
 
 
 def ids_in(text: str, ids: set[str]) -> set[str]:

@@ -1,0 +1,535 @@
+r"""Interactive HTML pages of a graph: self-contained, offline, safe against hostile labels.
+
+Pages are drawn by vis-network, the library pyvis wraps: kgmed fills a
+:class:`pyvis.network.Network` with its nodes, edges and options, and renders
+it with a template of its own (``kgmed/templates/graph.html``) that inlines
+vis-network's JavaScript and CSS from pyvis's package. The page loads
+nothing from the network (its Content-Security-Policy forbids it), so it
+opens from a USB stick on a machine with no internet, and in notebooks
+(shown in an ``<iframe srcdoc>``, with no CDN and no ``lib/`` folder).
+
+Every label and tooltip reaches the page as data: JSON escaped by Jinja's
+``tojson`` (``<`` arrives as ``\u003c``) inside the script, autoescaped
+HTML elsewhere; vis-network draws labels on a canvas and puts tooltips in
+with ``innerText``. A concept named ``<img src=x onerror=alert(1)>`` shows
+as that text.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+
+from kgmed._validation import check_positive_int
+from kgmed.errors import ParameterError
+from kgmed.schema import RELATIONS
+
+if TYPE_CHECKING:
+    from kgmed.graph import KnowledgeGraph
+
+__all__ = ["KIND_STYLES", "RELATION_COLORS", "GraphPage", "graph_page", "to_html"]
+
+#: Colour and vis-network shape of each node kind.
+KIND_STYLES: dict[str, tuple[str, str]] = {
+    "disease": ("#d1495b", "dot"),
+    "symptom": ("#edae49", "triangle"),
+    "treatment": ("#00798c", "square"),
+    "finding": ("#8d6a9f", "triangleDown"),
+    "procedure": ("#30638e", "star"),
+    "lab": ("#66a182", "hexagon"),
+    "rule": ("#9e9e9e", "box"),
+}
+
+#: Colour of each relation's edges.
+RELATION_COLORS: dict[str, str] = {
+    "has_symptom": "#e07a5f",
+    "treated_with": "#3d9970",
+    "comorbid_with": "#b5179e",
+    "co_occurs_with": "#f2cc8f",
+    "co_prescribed_with": "#81b29a",
+    "associated_with": "#b0b0b0",
+    "antecedent_of": "#9e9e9e",
+    "implies": "#616161",
+}
+
+# Above this many nodes, vis-network's "improved layout" (slow on big
+# graphs) is off, edges hide while dragging, and stabilisation is shorter.
+_LARGE = 300
+
+
+@dataclass
+class GraphPage:
+    """A self-contained HTML page of a graph, as :meth:`KnowledgeGraph.show` returns it.
+
+    Attributes
+    ----------
+    html : str
+        The whole page.
+    n_nodes, n_edges : int
+        What the page draws.
+    n_nodes_total, n_edges_total : int
+        What the graph (after the filters asked for) holds.
+    """
+
+    html: str
+    n_nodes: int
+    n_edges: int
+    n_nodes_total: int
+    n_edges_total: int
+    height: str = "720px"
+    notes: list[str] = field(default_factory=list)
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the page to ``path`` (UTF-8) and return the path."""
+        target = Path(path)
+        target.write_text(self.html, encoding="utf-8")
+        return target
+
+    def _repr_html_(self) -> str:
+        # An iframe with the page as srcdoc: notebooks (Jupyter, JupyterLab,
+        # VS Code) run it as a page of its own, with nothing to fetch.
+        return (
+            f'<iframe srcdoc="{html.escape(self.html, quote=True)}" '
+            f'style="width: 100%; height: {_frame_height(self.height)}; border: 0" '
+            'sandbox="allow-scripts"></iframe>'
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"<GraphPage: {self.n_nodes:,} of {self.n_nodes_total:,} concepts, "
+            f"{self.n_edges:,} of {self.n_edges_total:,} relations, {len(self.html):,} characters>"
+        )
+
+
+def _frame_height(height: str) -> str:
+    if height.endswith("px"):
+        try:
+            return f"{int(float(height[:-2])) + 80}px"
+        except ValueError:
+            return height
+    return height
+
+
+def graph_page(
+    kg: KnowledgeGraph,
+    *,
+    focus: str | Sequence[str] | None = None,
+    depth: int = 2,
+    max_nodes: int = 500,
+    min_lift: float | None = None,
+    relations: Iterable[str] | None = None,
+    title: str | None = None,
+    height: str = "720px",
+) -> GraphPage:
+    """An interactive page of the graph, or of the neighbourhood of a concept.
+
+    Parameters
+    ----------
+    kg : KnowledgeGraph
+    focus : str or sequence of str, optional
+        A concept (or several) to centre on; the page draws what lies within
+        ``depth`` relations of it. Any term :meth:`KnowledgeGraph.resolve`
+        reads.
+    depth : int, default 2
+        How many relations away from ``focus`` to draw.
+    max_nodes : int, default 500
+        At most this many concepts: the closest to ``focus`` (or, without
+        one, those with the most patients), then those with the most
+        patients. The page says what was left out.
+    min_lift : float, optional
+        Draw only relations with at least this lift (curated relations,
+        which have no lift, are kept).
+    relations : iterable of str, optional
+        Draw only these relations (see :data:`kgmed.schema.RELATIONS`).
+    title : str, optional
+        The page's title.
+    height : str, default "720px"
+        The CSS height of the drawing.
+
+    Returns
+    -------
+    GraphPage
+
+    Raises
+    ------
+    ConceptNotFound
+        If ``focus`` names no concept.
+    ParameterError
+        If a relation is unknown, or ``depth``, ``max_nodes`` or
+        ``min_lift`` is out of range.
+
+    Examples
+    --------
+    >>> import kgmed
+    >>> kg = kgmed.build(kgmed.datasets.synthetic(2000, random_state=0))
+    >>> page = kgmed.viz.graph_page(kg, focus="influenza", depth=1)
+    >>> page.n_nodes == 1 + len(set(kg.neighbors("influenza")["id"]))
+    True
+    >>> "https://" in page.html.split("<script>")[0]   # nothing to fetch
+    False
+    """
+    depth = check_positive_int("depth", depth, minimum=0)
+    max_nodes = check_positive_int("max_nodes", max_nodes)
+    if min_lift is not None and (
+        isinstance(min_lift, bool)
+        or not isinstance(min_lift, (int, float))
+        or not math.isfinite(min_lift)
+    ):
+        raise ParameterError(f"min_lift must be a finite number, got {min_lift!r}")
+    wanted = _check_relations(relations)
+    view = _filtered(kg.graph, wanted, min_lift)
+    centres = _centres(kg, focus)
+    chosen, total = _choose(kg.graph, view, centres, depth, max_nodes)
+    drawn = view.subgraph(chosen)
+    nodes = [_node(node, kg.graph.nodes[node], node in centres) for node in chosen]
+    edges = [_edge(kg.graph, u, v, key, attrs) for u, v, key, attrs in _edges(drawn)]
+    n_edges_total = _count_edges(view, total)
+    heading = title or _title(kg, centres)
+    notes = _notes(len(chosen), len(total), len(edges), n_edges_total, centres, max_nodes)
+    page = _render(
+        heading=heading,
+        nodes=nodes,
+        edges=edges,
+        notes=notes,
+        height=height,
+        sections=[],
+    )
+    return GraphPage(page, len(nodes), len(edges), len(total), n_edges_total, height, notes)
+
+
+def to_html(kg: KnowledgeGraph, path: str | os.PathLike[str], **options: Any) -> Path:
+    """Write :func:`graph_page` to ``path``; see :meth:`KnowledgeGraph.to_html`.
+
+    Examples
+    --------
+    >>> import kgmed, tempfile, os
+    >>> kg = kgmed.build(kgmed.datasets.synthetic(2000, random_state=0))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = kgmed.viz.to_html(kg, os.path.join(tmp, "kg.html"), focus="asthma")
+    ...     path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    True
+    """
+    return graph_page(kg, **options).save(path)
+
+
+# -- choosing what to draw -----------------------------------------------------------
+
+
+def _check_relations(relations: Iterable[str] | None) -> set[str] | None:
+    if relations is None:
+        return None
+    if isinstance(relations, str):
+        relations = [relations]
+    wanted = set(relations)
+    unknown = sorted(wanted - set(RELATIONS))
+    if unknown:
+        raise ParameterError(f"unknown relations {unknown}; relations are {sorted(RELATIONS)}")
+    return wanted
+
+
+def _filtered(
+    graph: nx.MultiDiGraph[str], relations: set[str] | None, min_lift: float | None
+) -> nx.MultiDiGraph[str]:
+    def keep(u: str, v: str, key: str) -> bool:
+        if relations is not None and key not in relations:
+            return False
+        if min_lift is not None:
+            lift = graph.edges[u, v, key].get("lift")
+            if lift is not None and not math.isnan(lift) and lift < min_lift:
+                return False
+        return True
+
+    return nx.subgraph_view(graph, filter_edge=keep)  # type: ignore[arg-type]
+
+
+def _centres(kg: KnowledgeGraph, focus: str | Sequence[str] | None) -> list[str]:
+    if focus is None:
+        return []
+    terms = [focus] if isinstance(focus, str) else list(focus)
+    return list(dict.fromkeys(kg.resolve(term) for term in terms))
+
+
+def _patients(graph: nx.MultiDiGraph[str], node: str) -> int:
+    n = graph.nodes[node].get("n_patients")
+    return int(n) if n is not None and not (isinstance(n, float) and math.isnan(n)) else 0
+
+
+def _choose(
+    graph: nx.MultiDiGraph[str],
+    view: nx.MultiDiGraph[str],
+    centres: list[str],
+    depth: int,
+    max_nodes: int,
+) -> tuple[list[str], list[str]]:
+    """The nodes to draw, in drawing order, and all the candidates."""
+    if centres:
+        distance: dict[str, int] = {}
+        undirected = view.to_undirected(as_view=True)
+        for centre in centres:
+            for node, d in nx.single_source_shortest_path_length(
+                undirected, centre, cutoff=depth
+            ).items():
+                distance[node] = min(d, distance.get(node, d))
+        candidates = sorted(distance, key=lambda n: (distance[n], -_patients(graph, n), n))
+    else:
+        candidates = sorted(graph.nodes, key=lambda n: (-_patients(graph, n), n))
+    return candidates[:max_nodes], candidates
+
+
+def _edges(graph: nx.MultiDiGraph[str]) -> list[tuple[str, str, str, dict[str, Any]]]:
+    return sorted(graph.edges(keys=True, data=True), key=lambda e: (e[2], e[0], e[1]))
+
+
+def _count_edges(view: nx.MultiDiGraph[str], nodes: list[str]) -> int:
+    return int(view.subgraph(nodes).number_of_edges())
+
+
+# -- what each node and edge says ------------------------------------------------------
+
+
+def _number(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def _node(node: str, attrs: dict[str, Any], centre: bool) -> dict[str, Any]:
+    kind = str(attrs.get("kind"))
+    color, shape = KIND_STYLES.get(kind, ("#cccccc", "dot"))
+    label = str(attrs.get("label") or node)
+    n = _number(attrs.get("n_patients"))
+    lines = [label, f"{kind} · {node}"]
+    if attrs.get("system") and attrs.get("code"):
+        lines.append(f"code {attrs['code']} in {attrs['system']}")
+    lines.append(f"{int(n):,} patients" if n is not None else "known from curated knowledge")
+    if attrs.get("xrefs"):
+        lines.append("also " + ", ".join(str(x) for x in attrs["xrefs"]))
+    payload: dict[str, Any] = {
+        "id": node,
+        "label": label if len(label) <= 40 else label[:39] + "…",
+        "title": "\n".join(lines),
+        "group": kind,
+        "shape": shape,
+        "color": color,
+        "value": max(n or 0.0, 1.0),
+    }
+    if centre:
+        payload["borderWidth"] = 4
+        payload["font"] = {"size": 18, "bold": True}
+    return payload
+
+
+def _edge(
+    graph: nx.MultiDiGraph[str], u: str, v: str, key: str, attrs: dict[str, Any]
+) -> dict[str, Any]:
+    source = str(graph.nodes[u].get("label") or u)
+    target = str(graph.nodes[v].get("label") or v)
+    relation = RELATIONS.get(key)
+    symmetric = bool(relation and relation.symmetric)
+    arrow = "↔" if symmetric else "→"
+    lines = [f"{source} {arrow} {target}", key.replace("_", " ")]
+    forward = _number(attrs.get("p_target_given_source"))
+    backward = _number(attrs.get("p_source_given_target"))
+    n_both, n_source, n_target = (
+        _number(attrs.get(name)) for name in ("n_both", "n_source", "n_target")
+    )
+    if forward is not None:
+        counts = (
+            f" ({int(n_both):,} of {int(n_source):,})"
+            if n_both is not None and n_source is not None
+            else ""
+        )
+        lines.append(f"{forward:.0%} of patients with {source} had {target}{counts}")
+    if backward is not None:
+        counts = (
+            f" ({int(n_both):,} of {int(n_target):,})"
+            if n_both is not None and n_target is not None
+            else ""
+        )
+        lines.append(f"{backward:.0%} of patients with {target} had {source}{counts}")
+    figures = []
+    lift = _number(attrs.get("lift"))
+    if lift is not None:
+        figures.append(f"lift {lift:.2f}")
+    q_value = _number(attrs.get("q_value"))
+    if q_value is not None:
+        figures.append(f"q = {q_value:.2g}")
+    weight = _number(attrs.get("direct_weight"))
+    if weight is not None:
+        figures.append(f"direct weight {weight:.2f}")
+    if figures:
+        lines.append(", ".join(figures))
+    if attrs.get("provenance"):
+        lines.append(f"source: {attrs['provenance']}")
+    strength = weight if weight is not None else forward
+    width = 1.0 + 7.0 * (strength if strength is not None else 0.3)
+    return {
+        "id": f"{u}|{key}|{v}",
+        "from": u,
+        "to": v,
+        "title": "\n".join(lines),
+        "color": {"color": RELATION_COLORS.get(key, "#b0b0b0"), "opacity": 0.8},
+        "width": round(width, 2),
+        "arrows": "" if symmetric else "to",
+        "relation": key,
+    }
+
+
+def _title(kg: KnowledgeGraph, centres: list[str]) -> str:
+    if centres:
+        names = ", ".join(str(kg.graph.nodes[c].get("label") or c) for c in centres)
+        return f"kgmed: around {names}"
+    n = kg.params.get("n_patients")
+    return f"kgmed: knowledge graph of {n:,} patients" if n else "kgmed: knowledge graph"
+
+
+def _notes(
+    n_nodes: int,
+    n_total: int,
+    n_edges: int,
+    n_edges_total: int,
+    centres: list[str],
+    max_nodes: int,
+) -> list[str]:
+    shown = f"{n_nodes:,} concepts and {n_edges:,} relations drawn"
+    if n_nodes >= n_total:
+        return [shown + "."]
+    rule = "closest to the focus, then with most patients" if centres else "with most patients"
+    return [
+        shown + ".",
+        f"Left out: {n_total - n_nodes:,} of {n_total:,} concepts and "
+        f"{n_edges_total - n_edges:,} of {n_edges_total:,} relations (max_nodes={max_nodes:,} "
+        f"keeps the concepts {rule}). Use focus= and depth= to draw another part.",
+    ]
+
+
+# -- the page ------------------------------------------------------------------------
+
+
+def _options(n_nodes: int) -> dict[str, Any]:
+    large = n_nodes > _LARGE
+    return {
+        "autoResize": True,
+        "nodes": {
+            "scaling": {"min": 8, "max": 40, "label": {"enabled": False}},
+            "font": {"size": 14, "face": "system-ui, sans-serif"},
+            "borderWidth": 1,
+        },
+        "edges": {"smooth": False, "selectionWidth": 2},
+        "interaction": {
+            "hover": True,
+            "tooltipDelay": 150,
+            "hideEdgesOnDrag": large,
+            "navigationButtons": False,
+        },
+        "layout": {"improvedLayout": not large, "randomSeed": 7},
+        "physics": {
+            "enabled": n_nodes > 1,
+            "solver": "forceAtlas2Based",
+            "forceAtlas2Based": {"gravitationalConstant": -60, "springLength": 110},
+            "stabilization": {
+                "enabled": True,
+                "iterations": 400 if not large else (200 if n_nodes <= 2000 else 100),
+                "updateInterval": 50,
+                "fit": True,
+            },
+        },
+    }
+
+
+def _environment() -> Any:
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+    from pyvis.network import Network
+
+    here = Path(__file__).resolve().parent / "templates"
+    pyvis_templates = Path(Network().template_dir)
+    return Environment(
+        loader=FileSystemLoader([str(here), str(pyvis_templates)]),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        keep_trailing_newline=True,
+    )
+
+
+def _render(
+    *,
+    heading: str,
+    nodes: list[dict[str, Any]],
+    edges: list[dict[str, Any]],
+    notes: list[str],
+    height: str,
+    sections: list[dict[str, Any]],
+) -> str:
+    from pyvis.network import Network
+
+    # pyvis holds the network; its add_node/add_edge scan what is there
+    # already for each call (quadratic on big graphs), so it is filled whole.
+    network = Network(height=height, directed=True, cdn_resources="in_line")
+    network.nodes = nodes
+    network.edges = edges
+    network.node_ids = [n["id"] for n in nodes]
+    network.options = _options(len(nodes))
+    nodes_data, edges_data, _, height_data, _, options = network.get_network_data()
+    kinds: dict[str, int] = {}
+    for node in nodes_data:
+        kinds[node["group"]] = kinds.get(node["group"], 0) + 1
+    relations: dict[str, int] = {}
+    for edge in edges_data:
+        relations[edge["relation"]] = relations.get(edge["relation"], 0) + 1
+    import json
+
+    template = _environment().get_template("graph.html")
+    return str(
+        template.render(
+            title=heading,
+            height=_css_length(height_data),
+            nodes=nodes_data,
+            edges=edges_data,
+            options=json.loads(options),
+            labels=sorted({str(n["label"]) for n in nodes_data}),
+            shown=notes[0] if notes else "",
+            left_out=" ".join(notes[1:]),
+            legend_kinds=[
+                {
+                    "name": kind,
+                    "color": KIND_STYLES[kind][0],
+                    "shape": KIND_STYLES[kind][1],
+                    "count": count,
+                }
+                for kind, count in sorted(kinds.items())
+                if kind in KIND_STYLES
+            ],
+            legend_relations=[
+                {
+                    "name": relation.replace("_", " "),
+                    "color": RELATION_COLORS[relation],
+                    "count": count,
+                }
+                for relation, count in sorted(relations.items())
+                if relation in RELATION_COLORS
+            ],
+            strength="the direct weight, else the share of the source's patients with the target",
+            sections=sections,
+            footer=(
+                "What the records of many patients show, not a diagnosis. No patient "
+                "identifier is on this page."
+            ),
+        )
+    )
+
+
+def _css_length(value: str) -> str:
+    text = str(value).strip()
+    if not text or any(c in text for c in ";{}<>\"'"):
+        raise ParameterError(f"height must be a CSS length such as '720px', got {value!r}")
+    return text

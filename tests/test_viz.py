@@ -1,0 +1,161 @@
+"""HTML pages: what they draw, what they leave out, that they fetch nothing, and escaping."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import kgmed
+from kgmed.viz import graph_page
+
+HOSTILE = [
+    "<img src=x onerror=alert(1)>",
+    "</script><script>alert(2)</script>",
+    '"><svg onload=alert(3)>',
+    "{{ 7*7 }} & ünïcode 咳嗽",
+]
+
+
+@pytest.fixture(scope="module")
+def small_kg() -> kgmed.KnowledgeGraph:
+    return kgmed.build(kgmed.datasets.synthetic(2000, random_state=0))
+
+
+@pytest.fixture(scope="module")
+def hostile_kg() -> kgmed.KnowledgeGraph:
+    kg = kgmed.build(kgmed.datasets.synthetic(2000, random_state=0))
+    kg.add_knowledge(
+        pd.DataFrame(
+            {
+                "subject": ["influenza"] * len(HOSTILE),
+                "relation": ["has_symptom"] * len(HOSTILE),
+                "object": HOSTILE,
+                "source": ['textbook <b onmouseover="alert(4)">'] * len(HOSTILE),
+            }
+        )
+    )
+    return kg
+
+
+def page_data(page_html: str) -> tuple[list[dict], list[dict]]:
+    nodes = re.search(r"new vis\.DataSet\((\[.*?\])\);\n  var edges", page_html, re.S)
+    edges = re.search(r"var edges = new vis\.DataSet\((\[.*?\])\);", page_html, re.S)
+    assert nodes
+    assert edges
+    return json.loads(nodes.group(1)), json.loads(edges.group(1))
+
+
+def test_the_whole_graph(small_kg: kgmed.KnowledgeGraph) -> None:
+    page = graph_page(small_kg)
+    nodes, edges = page_data(page.html)
+    assert page.n_nodes == len(nodes) == len(small_kg)
+    assert page.n_edges == len(edges) == small_kg.graph.number_of_edges()
+    assert {n["id"] for n in nodes} == set(small_kg.graph.nodes)
+    assert "Left out" not in page.html
+
+
+def test_a_neighbourhood(small_kg: kgmed.KnowledgeGraph) -> None:
+    flu = small_kg.resolve("influenza")
+    page = graph_page(small_kg, focus="influenza", depth=1)
+    nodes, edges = page_data(page.html)
+    neighbours = set(small_kg.graph.successors(flu)) | set(small_kg.graph.predecessors(flu))
+    assert {n["id"] for n in nodes} == neighbours | {flu}
+    drawn = small_kg.graph.subgraph(neighbours | {flu})
+    assert len(edges) == drawn.number_of_edges()
+    centre = next(n for n in nodes if n["id"] == flu)
+    assert centre["borderWidth"] == 4
+
+
+def test_max_nodes_keeps_the_strongest_and_says_what_is_left_out(small_kg) -> None:
+    page = graph_page(small_kg, max_nodes=10)
+    nodes, _ = page_data(page.html)
+    assert len(nodes) == 10
+    counts = small_kg.nodes().set_index("id")["n_patients"]
+    drawn = counts.loc[[n["id"] for n in nodes]]
+    assert drawn.min() >= counts.drop(drawn.index).max()
+    assert "Left out: 52 of 62 concepts" in page.html
+    assert page.n_nodes_total == 62
+    assert page.n_edges_total == small_kg.graph.number_of_edges()
+
+
+def test_relations_and_min_lift(small_kg: kgmed.KnowledgeGraph) -> None:
+    page = graph_page(small_kg, relations=["has_symptom"], min_lift=2.0)
+    _, edges = page_data(page.html)
+    expected = small_kg.edges("has_symptom").query("lift >= 2.0")
+    assert len(edges) == len(expected)
+    assert {e["relation"] for e in edges} == {"has_symptom"}
+
+
+def test_tooltips_carry_the_evidence(small_kg: kgmed.KnowledgeGraph) -> None:
+    nodes, edges = page_data(graph_page(small_kg, focus="influenza", depth=1).html)
+    row = small_kg.edges("has_symptom").query("source_label == 'influenza'").iloc[0]
+    edge = next(e for e in edges if e["from"] == row["source"] and e["to"] == row["target"])
+    assert f"({row['n_both']:,} of {row['n_source']:,})" in edge["title"]
+    assert f"lift {row['lift']:.2f}" in edge["title"]
+    assert "source: mined" in edge["title"]
+    flu = next(n for n in nodes if n["label"] == "influenza")
+    assert f"{small_kg.graph.nodes[flu['id']]['n_patients']:,} patients" in flu["title"]
+
+
+def test_the_legend_names_every_kind_and_relation_drawn(small_kg) -> None:
+    page = graph_page(small_kg).html
+    legend = page[page.index('id="kgmed-legend"') : page.index("</section>")]
+    for kind in ("disease", "symptom", "treatment"):
+        assert kind in legend
+    for relation in set(small_kg.edges()["relation"]):
+        assert relation.replace("_", " ") in legend
+
+
+def test_nothing_is_fetched(small_kg: kgmed.KnowledgeGraph) -> None:
+    page = graph_page(small_kg).html
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+    assert "default-src 'none'" in page
+    assert not re.search(r"""url\(\s*["']?(https?:)?//""", page)  # nor from the CSS
+    assert not re.search(r"""@import""", page)
+
+
+def test_hostile_labels_stay_data(hostile_kg: kgmed.KnowledgeGraph) -> None:
+    page = graph_page(hostile_kg, focus="influenza", depth=1, title="</title><script>x</script>")
+    text = page.html
+    nodes, _ = page_data(text)
+    labels = {n["label"] for n in nodes}
+    for label in HOSTILE:
+        assert label in labels  # the data carries the label as written...
+        assert label not in text  # ...and the page source never holds it raw
+    assert "<title>&lt;/title&gt;&lt;script&gt;x&lt;/script&gt;</title>" in text
+    assert html.escape(HOSTILE[0]) in text  # the search list, escaped
+    assert all("<" not in chunk for chunk in re.findall(r"new vis\.DataSet\((.*?)\);", text, re.S))
+
+
+def test_notebook_display_is_self_contained(small_kg: kgmed.KnowledgeGraph) -> None:
+    page = small_kg.show(focus="asthma", depth=1)
+    shown = page._repr_html_()
+    assert shown.startswith("<iframe srcdoc=")
+    assert "<script>" not in shown  # the page is inside the attribute, escaped
+    assert html.unescape(re.search(r'srcdoc="(.*?)"', shown, re.S).group(1)) == page.html
+
+
+def test_to_html_writes_the_page(small_kg: kgmed.KnowledgeGraph, tmp_path: Path) -> None:
+    path = small_kg.to_html(tmp_path / "kg.html", focus="asthma")
+    assert path.read_text(encoding="utf-8") == small_kg.show(focus="asthma").html
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "match"),
+    [
+        ({"focus": "no such thing"}, kgmed.ConceptNotFound, "no such thing"),
+        ({"relations": ["treats_badly"]}, kgmed.ParameterError, "unknown relations"),
+        ({"max_nodes": 0}, kgmed.ParameterError, "max_nodes"),
+        ({"depth": -1}, kgmed.ParameterError, "depth"),
+        ({"min_lift": float("nan")}, kgmed.ParameterError, "min_lift"),
+        ({"height": "1px; background: red"}, kgmed.ParameterError, "height"),
+    ],
+)
+def test_bad_options(small_kg, options, error, match) -> None:
+    with pytest.raises(error, match=match):
+        graph_page(small_kg, **options)
