@@ -785,6 +785,25 @@ class KnowledgeGraph:
 
         return viz.graph_page(self, **options)
 
+    def paths_html(
+        self, path: str | os.PathLike[str], source: str, target: str, **options: Any
+    ) -> Path:
+        """Write a page of the best paths from ``source`` to ``target``, highlighted.
+
+        ``options`` go to :meth:`paths` (``k``, ``max_hops``, ``via``...).
+
+        Examples
+        --------
+        >>> import kgmed, tempfile, os
+        >>> kg = kgmed.build(kgmed.datasets.synthetic(3000, random_state=0))
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     kg.paths_html(os.path.join(tmp, "p.html"), "fever", "oseltamivir", k=3).suffix
+        '.html'
+        """
+        from kgmed import viz
+
+        return viz.paths_page(self.paths(source, target, **options)).save(path)
+
     def to_kgx(self, folder: str | os.PathLike[str], **options: Any) -> Any:
         """Write the KGX TSV pair of nodes and edges; see :func:`kgmed.rdf.to_kgx`."""
         from kgmed import rdf

@@ -176,6 +176,8 @@ class PatientLink:
     treatments: pd.DataFrame
     next_questions: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    #: The graph the patient was linked to (for :meth:`to_html`).
+    kg: KnowledgeGraph | None = field(default=None, repr=False, compare=False)
 
     def explain(self, *, top: int = 3) -> str:
         """A short report in plain words, with the counts behind it.
@@ -236,6 +238,42 @@ class PatientLink:
             "This is what the records of many patients show, not a diagnosis; a clinician decides."
         )
         return "\n".join(lines)
+
+    def show(self, **options: Any) -> Any:
+        """A page of the patient's link, displayed inline in notebooks.
+
+        See :func:`kgmed.viz.link_page` for the options; returns a
+        :class:`kgmed.viz.GraphPage`.
+
+        Examples
+        --------
+        >>> import kgmed
+        >>> kg = kgmed.build(kgmed.datasets.synthetic(3000, random_state=0))
+        >>> kg.link(["fever", "cough", "muscle pain"]).show()
+        <GraphPage: ... concepts, ... relations, ... characters>
+        """
+        from kgmed import viz
+
+        if self.kg is None:
+            raise GraphError("this link has no graph to draw from; make it with kg.link(...)")
+        return viz.link_page(self.kg, self, **options)
+
+    def to_html(self, path: Any, **options: Any) -> Any:
+        """Write the page of :meth:`show` to ``path``.
+
+        It draws the patient's concepts, the leading diagnoses with the
+        evidence edges, the treatments and the next questions.
+
+        Examples
+        --------
+        >>> import kgmed, tempfile, os
+        >>> kg = kgmed.build(kgmed.datasets.synthetic(3000, random_state=0))
+        >>> link = kg.link(["fever", "cough"])
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     link.to_html(os.path.join(tmp, "patient.html")).suffix
+        '.html'
+        """
+        return self.show(**options).save(path)
 
     def to_dict(self) -> dict[str, Any]:
         """The link as plain data, ready for ``json.dumps``."""
@@ -448,7 +486,7 @@ def link(
     supported = diagnoses[_supported(diagnoses)]
     treatments = _treatments(kg, supported, taking, n_treatments)
     questions = _questions(kg, model, diagnoses, present + absent, n_questions)
-    return PatientLink(matched, unmatched, diagnoses, treatments, questions, notes)
+    return PatientLink(matched, unmatched, diagnoses, treatments, questions, notes, kg=kg)
 
 
 def _times(rows: Any, matrix: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

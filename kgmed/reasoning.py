@@ -133,6 +133,25 @@ class Path:
     labels: tuple[str, ...]
     hops: tuple[Hop, ...]
     cost: float
+    kinds: tuple[str, ...] = ()
+
+    def to_html(self, path: Any, **options: Any) -> Any:
+        """Write a page drawing this path, each hop with its evidence.
+
+        See :func:`kgmed.viz.paths_page` for the options.
+
+        Examples
+        --------
+        >>> import kgmed, tempfile, os
+        >>> kg = kgmed.build(kgmed.datasets.synthetic(3000, random_state=0))
+        >>> path = kg.paths("fever", "oseltamivir", k=1)[0]
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path.to_html(os.path.join(tmp, "path.html")).suffix
+        '.html'
+        """
+        from kgmed import viz
+
+        return viz.paths_page([self], **options).save(path)
 
     def __len__(self) -> int:
         return len(self.hops)
@@ -165,6 +184,7 @@ class Path:
             "nodes": list(self.nodes),
             "labels": list(self.labels),
             "cost": self.cost,
+            "kinds": list(self.kinds),
             "hops": [hop.__dict__ for hop in self.hops],
         }
 
@@ -339,6 +359,7 @@ def paths(
             labels=tuple(str(kg.graph.nodes[n].get("label", n)) for n in route),
             hops=tuple(_hop(kg, view, a, b) for a, b in itertools.pairwise(route)),
             cost=cost,
+            kinds=tuple(str(kg.graph.nodes[n].get("kind")) for n in route),
         )
         for cost, route in best
     ]

@@ -33,8 +33,19 @@ from kgmed.schema import RELATIONS
 
 if TYPE_CHECKING:
     from kgmed.graph import KnowledgeGraph
+    from kgmed.linking import PatientLink
+    from kgmed.reasoning import Path as Path_
 
-__all__ = ["KIND_STYLES", "RELATION_COLORS", "GraphPage", "graph_page", "to_html"]
+__all__ = [
+    "KIND_STYLES",
+    "PATH_COLORS",
+    "RELATION_COLORS",
+    "GraphPage",
+    "graph_page",
+    "link_page",
+    "paths_page",
+    "to_html",
+]
 
 #: Colour and vis-network shape of each node kind.
 KIND_STYLES: dict[str, tuple[str, str]] = {
@@ -217,6 +228,280 @@ def to_html(kg: KnowledgeGraph, path: str | os.PathLike[str], **options: Any) ->
     True
     """
     return graph_page(kg, **options).save(path)
+
+
+#: Colours of the first, second... path on a paths page.
+PATH_COLORS: tuple[str, ...] = ("#1b4332", "#2d6a4f", "#40916c", "#74c69d", "#95d5b2")
+
+
+def link_page(
+    kg: KnowledgeGraph,
+    link: PatientLink,
+    *,
+    top: int = 3,
+    n_questions: int = 3,
+    title: str | None = None,
+    height: str = "720px",
+) -> GraphPage:
+    """A page of one patient linked to the knowledge.
+
+    It draws the patient's concepts (present symptoms with a thick border,
+    absent ones dashed), the ``top`` leading diagnoses (labelled with their
+    probability), the treatments suggested for them and the symptoms worth
+    asking about next (dotted), with every relation of the graph between
+    them; beside the drawing it lists the same with their evidence.
+
+    Parameters
+    ----------
+    kg : KnowledgeGraph
+        The graph the patient was linked to.
+    link : PatientLink
+        What :meth:`KnowledgeGraph.link` returned.
+    top : int, default 3
+        Leading diagnoses drawn.
+    n_questions : int, default 3
+        Next questions drawn.
+    title, height
+        As in :func:`graph_page`.
+
+    Returns
+    -------
+    GraphPage
+
+    Examples
+    --------
+    >>> import kgmed
+    >>> kg = kgmed.build(kgmed.datasets.synthetic(3000, random_state=0))
+    >>> link = kg.link({"present": ["fever", "cough"], "absent": ["runny nose"]})
+    >>> page = kgmed.viz.link_page(kg, link, top=2)
+    >>> "Leading diagnoses" in page.html
+    True
+    """
+    top = check_positive_int("top", top)
+    n_questions = check_positive_int("n_questions", n_questions, minimum=0)
+    roles: dict[str, str] = {}
+    for row in link.matched.itertuples(index=False):
+        roles.setdefault(str(row.id), str(row.role))
+    diagnoses = link.diagnoses.head(top)
+    for concept in diagnoses["id"]:
+        roles.setdefault(str(concept), "candidate")
+    shown = set(diagnoses["id"].astype(str)) | {c for c, r in roles.items() if r == "diagnosis"}
+    treatments = (
+        link.treatments[
+            link.treatments["diagnosis"].isin(
+                [kg.graph.nodes[c].get("label") for c in shown if c in kg.graph]
+            )
+        ]
+        if len(link.treatments)
+        else link.treatments
+    )
+    for concept in treatments["id"]:
+        roles.setdefault(str(concept), "suggested")
+    for concept in link.next_questions["id"].head(n_questions):
+        roles.setdefault(str(concept), "question")
+    chosen = [c for c in roles if c in kg.graph]
+    scores = dict(zip(diagnoses["id"].astype(str), diagnoses["score"], strict=True))
+    nodes = []
+    for concept in chosen:
+        node = _node(concept, kg.graph.nodes[concept], False)
+        role = roles[concept]
+        node["title"] += "\n" + _ROLE_TEXT[role]
+        if concept in scores:
+            node["label"] = f"{node['label']} ({scores[concept]:.0%})"
+            node["title"] += f"\nprobability {scores[concept]:.2f}"
+        node.update(_ROLE_STYLE[role])
+        nodes.append(node)
+    drawn = kg.graph.subgraph(chosen)
+    edges = [
+        _edge(kg.graph, u, v, key, attrs)
+        for u, v, key, attrs in _edges(drawn)
+        if key in ("has_symptom", "treated_with", "comorbid_with")
+    ]
+    sections = [
+        {
+            "id": "patient",
+            "title": "The patient",
+            "rows": [
+                f"{row['label']}: {_ROLE_TEXT[str(row['role'])]}"
+                + (
+                    f" (for '{row['term']}', {row['how']})"
+                    if row["how"] not in ("id", "label")
+                    else ""
+                )
+                for row in _rows(link.matched)
+            ]
+            + [
+                f"not found: '{row['term']}'"
+                + (
+                    f" (did you mean {', '.join(map(str, row['suggestions']))}?)"
+                    if len(row["suggestions"])
+                    else ""
+                )
+                for row in _rows(link.unmatched)
+            ],
+            "empty": "Nothing matched.",
+        },
+        {
+            "id": "diagnoses",
+            "title": "Leading diagnoses",
+            "rows": [_diagnosis_text(row) for row in diagnoses.itertuples(index=False)],
+            "empty": "No symptom to weigh.",
+        },
+        {
+            "id": "treatments",
+            "title": "Treatments recorded with them",
+            "rows": [
+                f"{row['label']} with {row['diagnosis']}: "
+                f"{row['p_treatment_given_disease']:.0%} of its patients "
+                f"({int(row['n_patients']):,})"
+                for row in _rows(treatments)
+            ],
+            "empty": "None the evidence speaks for.",
+        },
+        {
+            "id": "questions",
+            "title": "Ask next",
+            "rows": [
+                f"{row.label}: {row.information_gain:.2f} bits expected, "
+                f"{row.p_yes:.0%} chance of yes"
+                for row in link.next_questions.head(n_questions).itertuples(index=False)
+            ],
+            "empty": "Nothing left that would separate the candidates.",
+        },
+    ]
+    page = _render(
+        heading=title or "kgmed: one patient linked to the knowledge",
+        nodes=nodes,
+        edges=edges,
+        notes=[f"{len(nodes):,} concepts and {len(edges):,} relations drawn.", *link.notes],
+        height=height,
+        sections=sections,
+    )
+    return GraphPage(page, len(nodes), len(edges), len(nodes), len(edges), height)
+
+
+def paths_page(
+    paths: Sequence[Path_],
+    *,
+    title: str | None = None,
+    height: str = "600px",
+) -> GraphPage:
+    """A page of paths between concepts, best first, each hop with its evidence.
+
+    Parameters
+    ----------
+    paths : sequence of kgmed.reasoning.Path
+        What :meth:`KnowledgeGraph.paths` returned.
+    title, height
+        As in :func:`graph_page`.
+
+    Returns
+    -------
+    GraphPage
+        Nodes are the concepts on the paths; an edge per hop, coloured by the
+        best path it belongs to and labelled with that path's rank.
+
+    Examples
+    --------
+    >>> import kgmed
+    >>> kg = kgmed.build(kgmed.datasets.synthetic(3000, random_state=0))
+    >>> page = kgmed.viz.paths_page(kg.paths("fever", "oseltamivir", k=3))
+    >>> page.n_edges >= 2
+    True
+    """
+    paths = list(paths)
+    if not paths:
+        raise ParameterError("no path to draw: kg.paths(...) found none")
+    nodes: dict[str, dict[str, Any]] = {}
+    edges: dict[tuple[str, str, str], dict[str, Any]] = {}
+    ends = {paths[0].nodes[0], paths[0].nodes[-1]}
+    for rank, path in enumerate(paths, start=1):
+        kinds = path.kinds or ("",) * len(path.nodes)
+        for concept, label, kind in zip(path.nodes, path.labels, kinds, strict=True):
+            if concept not in nodes:
+                color, shape = KIND_STYLES.get(kind, ("#cccccc", "dot"))
+                nodes[concept] = {
+                    "id": concept,
+                    "label": label if len(label) <= 40 else label[:39] + "…",
+                    "title": f"{label}\n{kind} · {concept}".strip(),
+                    "group": kind or "concept",
+                    "shape": shape,
+                    "color": color,
+                    "value": 10.0,
+                    "borderWidth": 4 if concept in ends else 1,
+                }
+        for hop in path.hops:
+            key = (hop.source, hop.relation, hop.target)
+            if key in edges:
+                continue
+            color = PATH_COLORS[min(rank, len(PATH_COLORS)) - 1]
+            edges[key] = {
+                "id": "|".join(key),
+                "from": hop.source,
+                "to": hop.target,
+                "title": f"path {rank}\n{hop.explain()}",
+                "label": str(rank),
+                "color": {"color": color},
+                "width": round(1.0 + 7.0 * hop.probability, 2),
+                "arrows": "to" if hop.forward else "from",
+                "relation": hop.relation,
+            }
+    start, end = paths[0].labels[0], paths[0].labels[-1]
+    sections = [
+        {
+            "id": "paths",
+            "title": f"Paths from {start} to {end}, best first",
+            "rows": [
+                f"{rank}. {path.explain()} (probability {path.probability:.2g})"
+                for rank, path in enumerate(paths, start=1)
+            ],
+            "empty": "",
+        }
+    ]
+    page = _render(
+        heading=title or f"kgmed: from {start} to {end}",
+        nodes=list(nodes.values()),
+        edges=list(edges.values()),
+        notes=[f"{len(paths)} paths, {len(nodes)} concepts, {len(edges)} hops drawn."],
+        height=height,
+        sections=sections,
+    )
+    return GraphPage(page, len(nodes), len(edges), len(nodes), len(edges), height)
+
+
+_ROLE_TEXT: dict[str, str] = {
+    "present": "the patient has it",
+    "absent": "the patient does not have it",
+    "diagnosis": "a diagnosis already made",
+    "treatment": "the patient takes it",
+    "candidate": "a candidate diagnosis",
+    "suggested": "recorded with a leading diagnosis",
+    "question": "worth asking about next",
+}
+_ROLE_STYLE: dict[str, dict[str, Any]] = {
+    "present": {"borderWidth": 4},
+    "absent": {"borderWidth": 3, "shapeProperties": {"borderDashes": [6, 4]}, "opacity": 0.6},
+    "diagnosis": {"borderWidth": 4},
+    "treatment": {"borderWidth": 4},
+    "candidate": {"borderWidth": 2},
+    "suggested": {"borderWidth": 2},
+    "question": {"borderWidth": 2, "shapeProperties": {"borderDashes": [2, 3]}, "opacity": 0.7},
+}
+
+
+def _rows(frame: Any) -> list[dict[str, Any]]:
+    return list(frame.to_dict("records"))
+
+
+def _diagnosis_text(row: Any) -> str:
+    text = f"{row.label}: probability {row.score:.2f} ({row.prior:.2f} before the evidence)"
+    supporting = ", ".join(str(label) for label, _ in row.supporting)
+    against = ", ".join(str(label) for label, _ in row.against)
+    if supporting:
+        text += f"; for: {supporting}"
+    if against:
+        text += f"; against: {against}"
+    return text
 
 
 # -- choosing what to draw -----------------------------------------------------------

@@ -159,3 +159,61 @@ def test_to_html_writes_the_page(small_kg: kgmed.KnowledgeGraph, tmp_path: Path)
 def test_bad_options(small_kg, options, error, match) -> None:
     with pytest.raises(error, match=match):
         graph_page(small_kg, **options)
+
+
+# -- one patient, and paths --------------------------------------------------------------
+
+
+def test_a_patient_page(small_kg: kgmed.KnowledgeGraph, tmp_path: Path) -> None:
+    link = small_kg.link(
+        {"present": ["fever", "cough"], "absent": ["runny nose"], "treatments": ["acetaminophen"]}
+    )
+    page = link.show(top=2, n_questions=2)
+    nodes, edges = page_data(page.html)
+    ids = {n["id"] for n in nodes}
+    assert set(link.matched["id"]) <= ids
+    assert set(link.diagnoses["id"].head(2)) <= ids
+    assert set(link.next_questions["id"].head(2)) <= ids
+    leading = link.diagnoses.iloc[0]
+    node = next(n for n in nodes if n["id"] == leading["id"])
+    assert node["label"] == f"{leading['label']} ({leading['score']:.0%})"
+    absent = next(n for n in nodes if n["label"] == "runny nose")
+    assert absent["shapeProperties"] == {"borderDashes": [6, 4]}
+    drawn = small_kg.graph.subgraph(ids)
+    expected = [
+        k
+        for _, _, k in drawn.edges(keys=True)
+        if k in ("has_symptom", "treated_with", "comorbid_with")
+    ]
+    assert len(edges) == len(expected) == page.n_edges
+    text = page.html
+    assert "Leading diagnoses" in text
+    assert "Ask next" in text
+    assert f"{leading['label']}: probability {leading['score']:.2f}" in text
+    saved = link.to_html(tmp_path / "patient.html", top=2, n_questions=2)
+    assert saved.read_text(encoding="utf-8") == text
+
+
+def test_a_patient_page_needs_its_graph(small_kg: kgmed.KnowledgeGraph) -> None:
+    link = small_kg.link(["fever"])
+    link.kg = None
+    with pytest.raises(kgmed.GraphError, match="no graph"):
+        link.show()
+
+
+def test_a_paths_page(small_kg: kgmed.KnowledgeGraph, tmp_path: Path) -> None:
+    paths = small_kg.paths("fever", "oseltamivir", k=3)
+    page = kgmed.viz.paths_page(paths)
+    nodes, edges = page_data(page.html)
+    assert {n["id"] for n in nodes} == {c for p in paths for c in p.nodes}
+    hops = {(h.source, h.relation, h.target) for p in paths for h in p.hops}
+    assert len(edges) == len(hops)
+    best = {(h.source, h.target) for h in paths[0].hops}
+    assert all(e["label"] == "1" for e in edges if (e["from"], e["to"]) in best)
+    assert paths[0].explain().splitlines()[1].strip() in html.unescape(page.html)
+    written = small_kg.paths_html(tmp_path / "paths.html", "fever", "oseltamivir", k=3)
+    assert written.read_text(encoding="utf-8") == page.html
+    one = paths[0].to_html(tmp_path / "one.html")
+    assert page_data(one.read_text(encoding="utf-8"))[0][0]["id"] == paths[0].nodes[0]
+    with pytest.raises(kgmed.ParameterError, match="no path"):
+        kgmed.viz.paths_page([])

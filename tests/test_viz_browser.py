@@ -175,3 +175,16 @@ def test_a_screenshot(chromium: str, small_kg, tmp_path: Path) -> None:
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(data) > 20_000  # a drawing, not a blank page
+
+
+def test_patient_and_paths_pages_are_drawn(chromium: str, small_kg, tmp_path: Path) -> None:
+    link = small_kg.link({"present": ["fever", HOSTILE[0]], "absent": ["runny nose"]})
+    page = link.show()
+    seen = open_in_browser(chromium, page.html, tmp_path)
+    assert (seen["nodes"], seen["edges"]) == (page.n_nodes, page.n_edges)
+    assert seen["alerts"] == 0
+    assert seen["injected"] == 0
+    paths = kgmed.viz.paths_page(small_kg.paths("fever", "oseltamivir", k=3))
+    seen = open_in_browser(chromium, paths.html, tmp_path)
+    assert (seen["nodes"], seen["edges"]) == (paths.n_nodes, paths.n_edges)
+    assert seen["resources"] == []
