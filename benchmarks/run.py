@@ -5,7 +5,7 @@ From the repository root::
     python benchmarks/run.py                  # 10,000 and 100,000 patients, FIMI retail and mushroom
     python benchmarks/run.py --quick          # smoke run: 2,000 patients and mushroom, one repeat
     python benchmarks/run.py --sizes 10000 100000 --write   # also write benchmarks/RESULTS.md
-    python benchmarks/run.py --only rdf       # one section alone: readers, rdf or quality
+    python benchmarks/run.py --only rdf       # one section alone: readers, rdf, html or quality
 
 The readers (``read_synthea`` on the 543-patient export, ``read_fhir`` on
 the six FHIR bundles and on a bulk export made by repeating them,
@@ -13,7 +13,9 @@ the six FHIR bundles and on a bulk export made by repeating them,
 the same way, reading a folder into Records; they have no mlxtend side.
 The RDF export and SPARQL section (``rdf_cases.py``) runs one worker per
 graph, ``python benchmarks/run.py --worker rdf GRAPH N``, timing kgmed.rdf
-next to plain rdflib on the same graph.
+next to plain rdflib on the same graph. The HTML pages section
+(``html_cases.py``) times ``kg.to_html`` and how long headless Chromium takes
+to stabilise the page, in one worker (``--worker html random_model N``).
 
 Every (case, data set) pair runs in a fresh interpreter,
 ``python benchmarks/run.py --worker CASE DATASET N``, which prepares its input
@@ -128,6 +130,10 @@ def _reset_peak() -> bool:
 
 def worker(case: str, dataset: str, n_patients: int, repeats: int, quick: bool = False) -> Result:
     """Prepare the input (untimed), then time ``case`` and measure its memory."""
+    if case == "html":
+        import html_cases
+
+        return html_cases.worker(dataset, n_patients, repeats, quick)
     if case == "rdf":
         import rdf_cases
 
@@ -544,7 +550,9 @@ def results_markdown(
     readers: list[Result] | None = None,
     quality: list[str] | None = None,
     rdf: list[Result] | None = None,
+    html: list[Result] | None = None,
 ) -> str:
+    from html_cases import html_section
     from rdf_cases import rdf_section, repeat_lines
 
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -573,6 +581,7 @@ def results_markdown(
         "",
         *reader_section(readers or []),
         *rdf_section(rdf or []),
+        *html_section(html or []),
         *(quality or []),
         "## Input preparation (outside every timing above)",
         "",
@@ -648,7 +657,7 @@ def build_notes(results: list[dict[str, Result]], skipped: list[str]) -> list[st
 
 
 #: The sections --only can run alone (the rules tables are the rest of the suite).
-SECTIONS = ("readers", "rdf", "quality")
+SECTIONS = ("readers", "rdf", "html", "quality")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -687,10 +696,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="skip the RDF export and SPARQL section (kgmed.rdf next to rdflib)",
     )
     parser.add_argument(
+        "--no-html",
+        action="store_true",
+        help="skip the HTML pages section (kg.to_html, and drawing in headless Chromium)",
+    )
+    parser.add_argument(
         "--only",
         choices=SECTIONS,
         help="run one section alone and print it (not with --write): "
-        "readers, rdf (RDF export and SPARQL) or quality",
+        "readers, rdf (RDF export and SPARQL), html (HTML pages) or quality",
     )
     parser.add_argument("--write", action="store_true", help=f"also write {RESULTS.name}")
     parser.add_argument(
@@ -722,6 +736,7 @@ def main(argv: list[str] | None = None) -> None:
         "rules": args.only is None,
         "readers": args.only in (None, "readers") and not args.no_readers,
         "rdf": args.only in (None, "rdf") and not args.no_rdf,
+        "html": args.only in (None, "html") and not args.no_html,
         "quality": args.only in (None, "quality") and not args.no_quality,
     }
     datasets = [("synthetic", n) for n in args.sizes] if wanted["rules"] else []
@@ -769,6 +784,12 @@ def main(argv: list[str] | None = None) -> None:
             run_worker("rdf", graph, n, args.repeats, quick=args.quick)
             for graph, n in rdf_graphs(args.sizes, args.quick)
         ]
+    html: list[Result] = []
+    if wanted["html"]:
+        from html_cases import PATIENTS, QUICK_PATIENTS, html_section
+
+        patients = QUICK_PATIENTS if args.quick else PATIENTS
+        html = [run_worker("html", "random_model", patients, args.repeats, quick=args.quick)]
 
     notes: list[str] = []
     if results:
@@ -788,6 +809,9 @@ def main(argv: list[str] | None = None) -> None:
     if rdf:
         print()
         print("\n".join(rdf_section(rdf)))
+    if html:
+        print()
+        print("\n".join(html_section(html)))
     quality: list[str] = []
     if wanted["quality"]:
         from quality import quality_section
@@ -797,7 +821,7 @@ def main(argv: list[str] | None = None) -> None:
         print("\n".join(quality))
     if args.write:
         RESULTS.write_text(
-            results_markdown(args, results, notes, load_start, readers, quality, rdf)
+            results_markdown(args, results, notes, load_start, readers, quality, rdf, html)
         )
         print(f"\nwrote {RESULTS.relative_to(ROOT)}")
 
