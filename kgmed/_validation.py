@@ -11,6 +11,7 @@ import pandas as pd
 from kgmed.errors import ColumnNotFound, ParameterError
 
 __all__ = [
+    "as_number",
     "check_choice",
     "check_columns",
     "check_fraction",
@@ -89,3 +90,14 @@ def check_choice(name: str, value: object, choices: Iterable[str]) -> str:
     if not isinstance(value, str) or value not in options:
         raise ParameterError(f"{name} must be one of {options}, got {value!r}")
     return value
+
+
+def as_number(value: object) -> float | None:
+    """``value`` as a float, or None when missing, NaN, a bool or not a number."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number

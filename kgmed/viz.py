@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
-from kgmed._validation import check_positive_int
+from kgmed._validation import as_number, check_positive_int
 from kgmed.errors import ParameterError
 from kgmed.schema import RELATIONS
 
@@ -579,21 +579,11 @@ def _count_edges(view: nx.MultiDiGraph[str], nodes: list[str]) -> int:
 # -- what each node and edge says ------------------------------------------------------
 
 
-def _number(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(number) else number
-
-
 def _node(node: str, attrs: dict[str, Any], centre: bool) -> dict[str, Any]:
     kind = str(attrs.get("kind"))
     color, shape = KIND_STYLES.get(kind, ("#cccccc", "dot"))
     label = str(attrs.get("label") or node)
-    n = _number(attrs.get("n_patients"))
+    n = as_number(attrs.get("n_patients"))
     lines = [label, f"{kind} · {node}"]
     if attrs.get("system") and attrs.get("code"):
         lines.append(f"code {attrs['code']} in {attrs['system']}")
@@ -624,10 +614,10 @@ def _edge(
     symmetric = bool(relation and relation.symmetric)
     arrow = "↔" if symmetric else "→"
     lines = [f"{source} {arrow} {target}", key.replace("_", " ")]
-    forward = _number(attrs.get("p_target_given_source"))
-    backward = _number(attrs.get("p_source_given_target"))
+    forward = as_number(attrs.get("p_target_given_source"))
+    backward = as_number(attrs.get("p_source_given_target"))
     n_both, n_source, n_target = (
-        _number(attrs.get(name)) for name in ("n_both", "n_source", "n_target")
+        as_number(attrs.get(name)) for name in ("n_both", "n_source", "n_target")
     )
     if forward is not None:
         counts = (
@@ -644,13 +634,13 @@ def _edge(
         )
         lines.append(f"{backward:.0%} of patients with {target} had {source}{counts}")
     figures = []
-    lift = _number(attrs.get("lift"))
+    lift = as_number(attrs.get("lift"))
     if lift is not None:
         figures.append(f"lift {lift:.2f}")
-    q_value = _number(attrs.get("q_value"))
+    q_value = as_number(attrs.get("q_value"))
     if q_value is not None:
         figures.append(f"q = {q_value:.2g}")
-    weight = _number(attrs.get("direct_weight"))
+    weight = as_number(attrs.get("direct_weight"))
     if weight is not None:
         figures.append(f"direct weight {weight:.2f}")
     if figures:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import math
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from rdflib import RDF, RDFS, SKOS, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, OWL, PROV
 
+from kgmed._validation import as_number
 from kgmed.errors import ParameterError
 from kgmed.rdf._terms import (
     BIOLINK,
@@ -276,15 +276,8 @@ def _count(value: Any, floor: int) -> Literal | None:
 
 
 def _double(value: Any) -> Literal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    if math.isnan(number):
-        return None
-    return Literal(number, datatype=XSD.double)
+    number = as_number(value)
+    return None if number is None else Literal(number, datatype=XSD.double)
 
 
 def _plain(value: Any) -> Any:
