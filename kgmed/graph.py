@@ -751,8 +751,8 @@ class KnowledgeGraph:
         """Write an interactive, self-contained HTML page of the graph.
 
         See :func:`kgmed.viz.graph_page` for the options (``focus``,
-        ``depth``, ``max_nodes``, ``min_lift``, ``relations``, ``title``).
-        The page works offline and shows hostile labels as text.
+        ``depth``, ``max_nodes``, ``max_edges``, ``min_lift``, ``relations``,
+        ``title``). The page works offline and shows hostile labels as text.
 
         Examples
         --------

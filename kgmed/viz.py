@@ -134,6 +134,7 @@ def graph_page(
     focus: str | Sequence[str] | None = None,
     depth: int = 2,
     max_nodes: int = 500,
+    max_edges: int | None = 3000,
     min_lift: float | None = None,
     relations: Iterable[str] | None = None,
     title: str | None = None,
@@ -154,6 +155,13 @@ def graph_page(
         At most this many concepts: the closest to ``focus`` (or, without
         one, those with the most patients), then those with the most
         patients. The page says what was left out.
+    max_edges : int or None, default 3000
+        At most this many relations between the drawn concepts: those that
+        touch ``focus`` first, then the strongest (by direct weight, else by
+        the larger of the two conditionals; curated and recorded relations,
+        which carry no such figure, count as strongest). Dense graphs draw
+        and settle far faster with fewer edges; the page says how many were
+        left out. None draws them all.
     min_lift : float, optional
         Draw only relations with at least this lift (curated relations,
         which have no lift, are kept).
@@ -173,8 +181,8 @@ def graph_page(
     ConceptNotFound
         If ``focus`` names no concept.
     ParameterError
-        If a relation is unknown, or ``depth``, ``max_nodes`` or
-        ``min_lift`` is out of range.
+        If a relation is unknown, or ``depth``, ``max_nodes``,
+        ``max_edges`` or ``min_lift`` is out of range.
 
     Examples
     --------
@@ -188,6 +196,8 @@ def graph_page(
     """
     depth = check_positive_int("depth", depth, minimum=0)
     max_nodes = check_positive_int("max_nodes", max_nodes)
+    if max_edges is not None:
+        max_edges = check_positive_int("max_edges", max_edges, minimum=0)
     if min_lift is not None and (
         isinstance(min_lift, bool)
         or not isinstance(min_lift, (int, float))
@@ -199,11 +209,22 @@ def graph_page(
     centres = _centres(kg, focus)
     chosen, total = _choose(kg.graph, view, centres, depth, max_nodes)
     drawn = view.subgraph(chosen)
+    among = _edges(drawn)
+    kept = _strongest(among, set(centres), max_edges)
     nodes = [_node(node, kg.graph.nodes[node], node in centres) for node in chosen]
-    edges = [_edge(kg.graph, u, v, key, attrs) for u, v, key, attrs in _edges(drawn)]
+    edges = [_edge(kg.graph, u, v, key, attrs) for u, v, key, attrs in kept]
     n_edges_total = _count_edges(view, total)
     heading = title or _title(kg, centres)
-    notes = _notes(len(chosen), len(total), len(edges), n_edges_total, centres, max_nodes)
+    notes = _notes(
+        len(chosen),
+        len(total),
+        len(edges),
+        len(among),
+        n_edges_total,
+        centres,
+        max_nodes,
+        max_edges,
+    )
     page = _render(
         heading=heading,
         nodes=nodes,
@@ -572,6 +593,44 @@ def _edges(graph: nx.MultiDiGraph[str]) -> list[tuple[str, str, str, dict[str, A
     return sorted(graph.edges(keys=True, data=True), key=lambda e: (e[2], e[0], e[1]))
 
 
+def _strength(attrs: dict[str, Any]) -> float:
+    """How strong a relation is, for choosing which to draw: 1 when unknown."""
+    weight = as_number(attrs.get("direct_weight"))
+    if weight is not None:
+        return weight
+    conditionals = [
+        value
+        for value in (
+            as_number(attrs.get("p_target_given_source")),
+            as_number(attrs.get("p_source_given_target")),
+        )
+        if value is not None
+    ]
+    return max(conditionals) if conditionals else 1.0
+
+
+def _strongest(
+    edges: list[tuple[str, str, str, dict[str, Any]]], centres: set[str], max_edges: int | None
+) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """At most ``max_edges`` of ``edges``: those touching a centre, then the strongest.
+
+    The kept edges stay in the order of ``edges``, so a page does not depend
+    on which were left out.
+    """
+    if max_edges is None or len(edges) <= max_edges:
+        return edges
+    ranked = sorted(
+        range(len(edges)),
+        key=lambda i: (
+            not (edges[i][0] in centres or edges[i][1] in centres),
+            -_strength(edges[i][3]),
+            i,
+        ),
+    )
+    keep = sorted(ranked[:max_edges])
+    return [edges[i] for i in keep]
+
+
 def _count_edges(view: nx.MultiDiGraph[str], nodes: list[str]) -> int:
     return int(view.subgraph(nodes).number_of_edges())
 
@@ -673,20 +732,29 @@ def _notes(
     n_nodes: int,
     n_total: int,
     n_edges: int,
+    n_among: int,
     n_edges_total: int,
     centres: list[str],
     max_nodes: int,
+    max_edges: int | None,
 ) -> list[str]:
-    shown = f"{n_nodes:,} concepts and {n_edges:,} relations drawn"
-    if n_nodes >= n_total:
-        return [shown + "."]
-    rule = "closest to the focus, then with most patients" if centres else "with most patients"
-    return [
-        shown + ".",
-        f"Left out: {n_total - n_nodes:,} of {n_total:,} concepts and "
-        f"{n_edges_total - n_edges:,} of {n_edges_total:,} relations (max_nodes={max_nodes:,} "
-        f"keeps the concepts {rule}). Use focus= and depth= to draw another part.",
-    ]
+    notes = [f"{n_nodes:,} concepts and {n_edges:,} relations drawn."]
+    if n_nodes < n_total:
+        rule = "closest to the focus, then with most patients" if centres else "with most patients"
+        notes.append(
+            f"Left out: {n_total - n_nodes:,} of {n_total:,} concepts and the "
+            f"{n_edges_total - n_among:,} relations that touch them (max_nodes={max_nodes:,} "
+            f"keeps the concepts {rule})."
+        )
+    if n_edges < n_among:
+        rule = "touching the focus, then the strongest" if centres else "the strongest"
+        notes.append(
+            f"Left out: {n_among - n_edges:,} of the {n_among:,} relations between the "
+            f"concepts drawn (max_edges={max_edges:,} keeps those {rule})."
+        )
+    if len(notes) > 1:
+        notes.append("Use focus= and depth= to draw another part.")
+    return notes
 
 
 # -- the page ------------------------------------------------------------------------

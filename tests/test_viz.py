@@ -83,6 +83,41 @@ def test_max_nodes_keeps_the_strongest_and_says_what_is_left_out(small_kg) -> No
     assert page.n_edges_total == small_kg.graph.number_of_edges()
 
 
+def test_max_edges_keeps_the_strongest_and_says_how_many_are_left_out(small_kg) -> None:
+    whole = graph_page(small_kg, max_edges=None)
+    page = graph_page(small_kg, max_edges=40)
+    _, all_edges = page_data(whole.html)
+    nodes, edges = page_data(page.html)
+    assert len(nodes) == whole.n_nodes
+    assert len(edges) == page.n_edges == 40
+    assert len(all_edges) > 40
+    graph = small_kg.graph
+
+    def strength(edge: dict) -> float:
+        u, key, v = edge["id"].split("|")
+        attrs = graph.edges[u, v, key]
+        weight = attrs.get("direct_weight")
+        if weight is not None and weight == weight:  # not NaN
+            return float(weight)
+        values = [attrs.get("p_target_given_source"), attrs.get("p_source_given_target")]
+        values = [float(x) for x in values if x is not None and x == x]
+        return max(values) if values else 1.0
+
+    kept = {e["id"] for e in edges}
+    left = [strength(e) for e in all_edges if e["id"] not in kept]
+    assert min(strength(e) for e in edges) >= max(left)
+    assert f"Left out: {len(all_edges) - 40:,} of the {len(all_edges):,} relations" in page.html
+    assert "Left out" not in whole.html
+
+
+def test_max_edges_keeps_the_relations_of_the_focus_first(small_kg) -> None:
+    flu = small_kg.resolve("influenza")
+    page = graph_page(small_kg, focus="influenza", depth=2, max_edges=5)
+    _, edges = page_data(page.html)
+    assert len(edges) == 5
+    assert all(flu in (e["from"], e["to"]) for e in edges)
+
+
 def test_relations_and_min_lift(small_kg: kgmed.KnowledgeGraph) -> None:
     page = graph_page(small_kg, relations=["has_symptom"], min_lift=2.0)
     _, edges = page_data(page.html)
@@ -151,6 +186,8 @@ def test_to_html_writes_the_page(small_kg: kgmed.KnowledgeGraph, tmp_path: Path)
         ({"focus": "no such thing"}, kgmed.ConceptNotFound, "no such thing"),
         ({"relations": ["treats_badly"]}, kgmed.ParameterError, "unknown relations"),
         ({"max_nodes": 0}, kgmed.ParameterError, "max_nodes"),
+        ({"max_edges": -1}, kgmed.ParameterError, "max_edges"),
+        ({"max_edges": 2.5}, kgmed.ParameterError, "max_edges"),
         ({"depth": -1}, kgmed.ParameterError, "depth"),
         ({"min_lift": float("nan")}, kgmed.ParameterError, "min_lift"),
         ({"height": "1px; background: red"}, kgmed.ParameterError, "height"),

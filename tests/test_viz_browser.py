@@ -146,12 +146,14 @@ def test_a_neighbourhood_with_hostile_labels_runs_nothing(
     assert seen["resources"] == []
 
 
-def test_max_nodes_draws_what_it_says(chromium: str, tmp_path: Path) -> None:
+def test_max_nodes_and_max_edges_draw_what_they_say(chromium: str, tmp_path: Path) -> None:
     model = kgmed.datasets.random_model(random_state=1)
     records = kgmed.datasets.synthetic(5000, model=model, random_state=1)
     kg = kgmed.build(records)
-    page = kg.show(max_nodes=400)
+    page = kg.show(max_nodes=400, max_edges=1000)
     assert page.n_nodes == 400 < page.n_nodes_total
+    assert page.n_edges == 1000
+    assert "max_edges=1,000" in page.html
     seen = open_in_browser(chromium, page.html, tmp_path)
     assert seen["ready"] is True
     assert (seen["nodes"], seen["edges"]) == (page.n_nodes, page.n_edges)
