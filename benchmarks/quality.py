@@ -114,7 +114,7 @@ def linking_accuracy(setting: Setting, n_train: int, n_test: int, seed: int) -> 
     test = synthetic(n_test, model=model, label_noise=setting.label_noise, random_state=seed + 1)
     kg = kgmed.build(train, relations="direct")
     data = test.data
-    diseases = data[data["kind"] == "disease"].groupby("patient_id")["label"].agg(set)
+    diseases = data[data["kind"] == "disease"].groupby("patient_id")["label"].apply(set)
     symptoms = data[data["kind"] == "symptom"]
     observed = pd.crosstab(symptoms["patient_id"], symptoms["label"]).astype(bool)
     # Patients with a disease and a symptom: the others have nothing to rank.

@@ -216,7 +216,7 @@ def test_link_many_is_accurate_on_held_out_patients() -> None:
     test = kgmed.datasets.synthetic(2000, random_state=2)
     kg = kgmed.build(train, relations="direct")
     ranked = kg.link_many(test, top=3)
-    truth = test.data[test.data["kind"] == "disease"].groupby("patient_id")["concept_id"].agg(set)
+    truth = test.data[test.data["kind"] == "disease"].groupby("patient_id")["concept_id"].apply(set)
     ranked = ranked[ranked["patient_id"].isin(truth.index)]
     top1 = ranked[ranked["rank"] == 1].set_index("patient_id")["id"]
     hits = [top1[p] in truth[p] for p in top1.index]

@@ -419,7 +419,7 @@ def test_mushroom_rule_count_matches_the_table(
 
 def _hand_counts(records: kgmed.Records, rules: pd.DataFrame) -> pd.DataFrame:
     """n_antecedent, n_consequent, n_both by intersecting each concept's set of patients."""
-    patients = records.data.groupby("concept_id")["patient_id"].agg(set).to_dict()
+    patients = {c: set(p) for c, p in records.data.groupby("concept_id")["patient_id"]}
 
     def count(items: frozenset[str]) -> int:
         return len(set.intersection(*(patients[item] for item in items)))

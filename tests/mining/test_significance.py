@@ -19,6 +19,12 @@ def _scipy_p(k: int, a: int, c: int, n: int) -> float:
     return float(fisher_exact(table, alternative="greater").pvalue)
 
 
+def _exact_p(k: int, a: int, c: int, n: int) -> float:
+    """The upper tail in exact rational arithmetic (small tables only)."""
+    tail = sum(comb(a, x) * comb(n - a, c - x) for x in range(k, min(a, c) + 1))
+    return float(Fraction(tail, comb(n, c)))
+
+
 def _random_tables(rng: np.random.Generator, size: int, max_n: int) -> np.ndarray:
     """Rows (n_both, n_antecedent, n_consequent, n_total) of consistent 2 × 2 tables."""
     n = rng.integers(1, max_n + 1, size=size)
@@ -71,9 +77,47 @@ def test_fisher_greater_edge_cases(
 ) -> None:
     assert max(0, n_antecedent + n_consequent - n_total) <= n_both
     p = fisher_greater([n_both], [n_antecedent], [n_consequent], [n_total])
-    expected = _scipy_p(n_both, n_antecedent, n_consequent, n_total)
-    np.testing.assert_allclose(p, [expected], rtol=1e-12, atol=0)
+    # Exact: scipy's own answer for (1, 1, 1, 10**6) is 1e-6 * (1 + 1.1e-10).
+    expected = _exact_p(n_both, n_antecedent, n_consequent, n_total)
+    np.testing.assert_allclose(p, [expected], rtol=1e-13, atol=0)
     assert 0.0 <= p[0] <= 1.0
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fisher_greater_equals_exact_rational_arithmetic(seed: int) -> None:
+    tables = _random_tables(np.random.default_rng(100 + seed), 60, 400)
+    p = fisher_greater(tables[:, 0], tables[:, 1], tables[:, 2], tables[:, 3])
+    expected = [_exact_p(*map(int, row)) for row in tables]
+    np.testing.assert_allclose(p, expected, rtol=1e-13, atol=1e-300)
+
+
+def test_fisher_greater_on_large_tables_near_and_far_from_independence() -> None:
+    # Tables the size of a million patients, from the mode to the far tail:
+    # the sums run to hundreds of terms near the mode.
+    n, a, c = 10**6, 60_000, 45_000
+    mean = a * c // n
+    k = np.array([mean - 400, mean - 30, mean, mean + 1, mean + 30, mean + 400, 9_000])
+    p = fisher_greater(k, a, c, n)
+    # scipy's hypergeometric tail is itself off by ~5e-11 at this size.
+    expected = [_scipy_p(int(x), a, c, n) for x in k]
+    np.testing.assert_allclose(p, expected, rtol=1e-9, atol=0)
+    assert np.all(np.diff(p) < 0)
+    # Far in the tail, exact integer arithmetic is quick: 1e-14 there.
+    x = int(k[5])
+    term = comb(a, x) * comb(n - a, c - x)
+    terms = 0
+    while term * 10**20 >= terms:
+        terms += term
+        # The next term, exactly: C(a, x + 1) C(n - a, c - x - 1) is an integer.
+        term = term * (a - x) * (c - x) // ((x + 1) * (n - a - c + x + 1))
+        x += 1
+    assert p[5] == pytest.approx(float(Fraction(terms, comb(n, c))), rel=1e-14)
+
+
+def test_fisher_greater_keeps_the_shape_of_its_input() -> None:
+    p = fisher_greater(np.array([[3, 4], [5, 0]]), 10, 10, 40)
+    assert p.shape == (2, 2)
+    assert fisher_greater(3, 10, 10, 40).shape == ()
 
 
 def test_fisher_greater_tiny_p_is_not_zero() -> None:
