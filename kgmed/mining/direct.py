@@ -151,7 +151,9 @@ def direct_relations(
         )
         < screen
     )
-    rows = []
+    parts: dict[str, list[npt.NDArray[np.generic]]] = {
+        name: [] for name in ("source", "target", "weight", "std_error", "leak", "n_patients", "p")
+    }
     for j, column in enumerate(target_cols):
         parents = np.nonzero(screened[:, j])[0]
         if len(parents) == 0:
@@ -160,24 +162,29 @@ def direct_relations(
         n1 = np.bincount(pattern_of[rows_with], minlength=patterns.shape[0]).astype(float)
         design, n1, n0 = _project(patterns[:, parents], n1, n_per_pattern - n1)
         theta, std_error, nll = _fit_noisy_or(design, n1, n0, max_iter=max_iter)
-        weights = -np.expm1(-theta[1:])
-        p_values = _likelihood_ratio_p(design, n1, n0, theta, std_error, nll, max_iter=max_iter)
-        rows.append(
-            pd.DataFrame(
-                {
-                    "source": transactions.concepts[cause_cols[parents]],
-                    "target": transactions.concepts[int(column)],
-                    "weight": weights,
-                    "std_error": std_error[1:],
-                    "leak": -np.expm1(-theta[0]),
-                    "n_patients": co_counts[parents, j].astype(np.int64),
-                    "p_value": p_values,
-                }
-            )
+        parts["source"].append(cause_cols[parents])
+        parts["target"].append(np.full(len(parents), column))
+        parts["weight"].append(-np.expm1(-theta[1:]))
+        parts["std_error"].append(std_error[1:])
+        parts["leak"].append(np.full(len(parents), -np.expm1(-theta[0])))
+        parts["n_patients"].append(co_counts[parents, j].astype(np.int64))
+        parts["p"].append(
+            _likelihood_ratio_p(design, n1, n0, theta, std_error, nll, max_iter=max_iter)
         )
-    if not rows:
+    if not parts["p"]:
         return pd.DataFrame(columns=list(DIRECT_COLUMNS))
-    table = pd.concat(rows, ignore_index=True)
+    whole = {name: np.concatenate(arrays) for name, arrays in parts.items()}
+    table = pd.DataFrame(
+        {
+            "source": transactions.concepts[whole["source"]],
+            "target": transactions.concepts[whole["target"]],
+            "weight": whole["weight"],
+            "std_error": whole["std_error"],
+            "leak": whole["leak"],
+            "n_patients": whole["n_patients"],
+            "p_value": whole["p"],
+        }
+    )
     # The family of tests is every candidate pair, screened out or not: a
     # screened-out pair counts as a test that found nothing (p = 1), so that
     # screening does not make the survivors look more significant.
@@ -189,9 +196,28 @@ def direct_relations(
 
 
 def _patterns(x: sparse.csr_array) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
-    """Distinct rows of a binary sparse matrix (dense) and each row's pattern."""
-    dense = x.toarray().astype(bool)
-    patterns, pattern_of = np.unique(dense, axis=0, return_inverse=True)
+    """Distinct rows of a binary sparse matrix (dense) and each row's pattern.
+
+    Each row is packed into bits (eight columns a byte, the first column the
+    highest bit) and the rows are told apart as byte strings: one sort of
+    ``n_rows`` short keys, and no dense row × column matrix. The patterns
+    come in the order of their columns read as a binary number.
+    """
+    x = sparse.csr_array(x)
+    n_rows, n_cols = x.shape
+    n_bytes = max((n_cols + 7) // 8, 1)
+    rows = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(x.indptr))
+    cols = x.indices.astype(np.int64)
+    packed = np.bincount(
+        rows * n_bytes + cols // 8,
+        weights=np.left_shift(1, 7 - cols % 8).astype(np.float64),
+        minlength=n_rows * n_bytes,
+    ).astype(np.uint8)
+    keys = packed.reshape(n_rows, n_bytes).view(np.dtype((np.void, n_bytes))).ravel()
+    distinct, pattern_of = np.unique(keys, return_inverse=True)
+    patterns = np.unpackbits(
+        np.frombuffer(distinct.tobytes(), dtype=np.uint8).reshape(-1, n_bytes), axis=1, count=n_cols
+    )
     return patterns.astype(float), pattern_of.ravel().astype(np.int64)
 
 
@@ -202,20 +228,31 @@ def _project(
 
     Only the target's parents enter its likelihood, so patterns with the same
     parents present are one row: a few dozen rows instead of every disease
-    combination in the population.
+    combination in the population. Rows come in the order of their parents
+    read as a binary number (the row with none of them first).
     """
+    present = design.any(axis=1)
+    none = ~present
+    with_parents = np.nonzero(present)[0]
+    sub = design[with_parents]
     if design.shape[1] <= 62:
-        keys = design.astype(np.int64) @ (np.int64(1) << np.arange(design.shape[1], dtype=np.int64))
+        keys = sub.astype(np.int64) @ (np.int64(1) << np.arange(design.shape[1], dtype=np.int64))
         _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        merged = design[first]
+        merged = sub[first]
     else:
-        merged, inverse = np.unique(design, axis=0, return_inverse=True)
+        merged, inverse = np.unique(sub, axis=0, return_inverse=True)
     inverse = inverse.ravel()
     size = len(merged)
+    n1_merged = np.bincount(inverse, weights=n1[with_parents], minlength=size)
+    n0_merged = np.bincount(inverse, weights=n0[with_parents], minlength=size)
+    if none.any():
+        merged = np.vstack([np.zeros((1, design.shape[1])), merged])
+        n1_merged = np.concatenate([[n1[none].sum()], n1_merged])
+        n0_merged = np.concatenate([[n0[none].sum()], n0_merged])
     return (
-        merged,
-        np.bincount(inverse, weights=n1, minlength=size).astype(np.float64),
-        np.bincount(inverse, weights=n0, minlength=size).astype(np.float64),
+        np.asarray(merged, dtype=np.float64),
+        n1_merged.astype(np.float64),
+        n0_merged.astype(np.float64),
     )
 
 

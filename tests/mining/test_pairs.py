@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import sparse
 
 import kgmed
 from kgmed.mining import PairCounts, pair_counts, transactions
+from kgmed.mining.pairs import upper_pair_counts
 
 
 def _dense(records: kgmed.Records) -> tuple[np.ndarray, list[str]]:
@@ -137,3 +139,61 @@ def test_pair_counts_of_a_hand_made_table() -> None:
         ("local:cough", "local:fever"): (2, 2, 3),
         ("local:fever", "local:flu"): (2, 3, 2),
     }
+
+
+# -- upper_pair_counts: the bincount path and scipy's product agree ----------------------
+
+
+def _scipy_upper(x: sparse.csr_array, threshold: int) -> list[tuple[int, int, int]]:
+    ones = sparse.csr_array(x, dtype=np.int64)
+    ones.data[:] = 1
+    co = sparse.triu(sparse.csr_array(ones.T @ ones), k=1, format="coo")
+    return sorted(
+        (int(r), int(c), int(v))
+        for r, c, v in zip(co.row, co.col, co.data, strict=True)
+        if v >= threshold
+    )
+
+
+@pytest.mark.parametrize("dense_limit", [4096, 0])  # the bincount path, then scipy's
+@pytest.mark.parametrize(
+    ("n_rows", "n_columns", "mean", "threshold"),
+    [
+        (2000, 50, 6.0, 1),
+        (5000, 300, 12.0, 3),
+        (300, 40, 25.0, 10),
+        (50, 1000, 2.0, 1),  # more counters than pairs: scipy's product either way
+    ],
+)
+def test_upper_pair_counts_equal_the_sparse_product(
+    monkeypatch: pytest.MonkeyPatch,
+    dense_limit: int,
+    n_rows: int,
+    n_columns: int,
+    mean: float,
+    threshold: int,
+) -> None:
+    from kgmed.mining import pairs as pairs_module
+
+    monkeypatch.setattr(pairs_module, "DENSE_PAIR_COLUMNS", dense_limit)
+    monkeypatch.setattr(pairs_module, "_CHUNK", 997)  # many small bincounts
+    rng = np.random.default_rng(n_rows + n_columns)
+    lengths = rng.poisson(mean, n_rows)  # rows of length 0 and 1 included
+    weights = 1.0 / np.arange(1, n_columns + 1)
+    columns = rng.choice(n_columns, int(lengths.sum()), p=weights / weights.sum())
+    rows = np.repeat(np.arange(n_rows), lengths)
+    # Repeated (row, column) entries, as a record listing a concept twice.
+    x = sparse.csr_array(
+        (np.ones(len(columns), dtype=bool), (rows, columns)), shape=(n_rows, n_columns)
+    )
+    first, second, n_both = upper_pair_counts(x, threshold=threshold)
+    assert first.dtype == second.dtype == n_both.dtype == np.int64
+    assert np.all(first < second)
+    assert list(zip(first, second, strict=True)) == sorted(zip(first, second, strict=True))
+    got = [(int(a), int(b), int(k)) for a, b, k in zip(first, second, n_both, strict=True)]
+    assert got == _scipy_upper(x, threshold)
+
+
+def test_upper_pair_counts_of_nothing() -> None:
+    empty = sparse.csr_array((3, 4), dtype=bool)
+    assert [len(a) for a in upper_pair_counts(empty)] == [0, 0, 0]
