@@ -35,6 +35,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import sparse
 
+from kgmed._progress import check_progress, progress_bar
 from kgmed._validation import check_fraction, check_positive_int
 from kgmed.errors import GraphError, ParameterError
 
@@ -47,6 +48,8 @@ __all__ = ["CANDIDATES", "EVIDENCE_KINDS", "PatientLink", "link", "link_many"]
 EVIDENCE_KINDS: tuple[str, ...] = ("symptom", "finding", "lab")
 
 _EPS = 1e-6
+# Patients scored at once by link_many: 20,000 x 200 diseases is 32 MB of scores.
+_LINK_BLOCK = 20_000
 
 
 @dataclass
@@ -744,6 +747,7 @@ def link_many(
     *,
     top: int = 3,
     closed_world: bool = True,
+    progress: bool | None = None,
 ) -> pd.DataFrame:
     """The leading diagnoses of many patients at once.
 
@@ -759,6 +763,10 @@ def link_many(
         Diagnoses per patient.
     closed_world : bool, default True
         Take every symptom a patient's records do not name as absent.
+    progress : bool, optional
+        A bar on standard error; by default only when it is a terminal.
+        Patients are scored in blocks of 20,000, so memory stays flat
+        however many there are.
 
     Returns
     -------
@@ -793,12 +801,20 @@ def link_many(
     )
     present.sum_duplicates()
     present.data[:] = 1.0
-    absent = None if closed_world else sparse.csr_matrix(present.shape)
-    scores, exact = _posterior(model, present, absent)
     k = min(top, len(model.diseases))
-    best = _ranking(scores, exact)[:, :k]
+    show = check_progress(progress)
+    blocks = range(0, len(patients), _LINK_BLOCK)
+    best_parts, picked_parts = [], []
+    for start in progress_bar(blocks, show=show, desc="linking", total=len(blocks), unit="block"):
+        block = present[start : start + _LINK_BLOCK]
+        absent = None if closed_world else sparse.csr_matrix(block.shape)
+        scores, exact = _posterior(model, block, absent)
+        best_block = _ranking(scores, exact)[:, :k]
+        best_parts.append(best_block)
+        picked_parts.append(np.take_along_axis(scores, best_block, axis=1))
+    best = np.concatenate(best_parts) if best_parts else np.zeros((0, k), dtype=np.int64)
+    picked = np.concatenate(picked_parts) if picked_parts else np.zeros((0, k))
     labels = np.array([kg.graph.nodes[d].get("label", d) for d in model.diseases], dtype=object)
-    picked = np.take_along_axis(scores, best, axis=1)
     return pd.DataFrame(
         {
             "patient_id": np.repeat(patients, k),

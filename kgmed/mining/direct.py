@@ -29,6 +29,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import sparse, stats
 
+from kgmed._progress import check_progress, progress_bar
 from kgmed._validation import check_fraction, check_positive_int
 from kgmed.mining.significance import benjamini_hochberg, fisher_greater
 from kgmed.mining.transactions import Transactions
@@ -62,6 +63,7 @@ def direct_relations(
     min_patients: int = 11,
     screen: float = 0.01,
     max_iter: int = 500,
+    progress: bool | None = None,
 ) -> pd.DataFrame:
     """Noisy-OR weights of every cause → target relation, fitted jointly.
 
@@ -85,6 +87,9 @@ def direct_relations(
         could explain the target, or explain it away from another.
     max_iter : int, default 500
         Iterations of the optimizer per target.
+    progress : bool, optional
+        A bar over the targets on standard error; by default only when it
+        is a terminal.
 
     Returns
     -------
@@ -112,6 +117,7 @@ def direct_relations(
     min_patients = check_positive_int("min_patients", min_patients)
     screen = check_fraction("screen", screen)
     max_iter = check_positive_int("max_iter", max_iter)
+    show = check_progress(progress)
     matrix = transactions.matrix.tocsc()
     counts = np.asarray(matrix.sum(axis=0)).ravel()
     kind_of = kinds.reindex(transactions.concepts).to_numpy()
@@ -154,7 +160,14 @@ def direct_relations(
     parts: dict[str, list[npt.NDArray[np.generic]]] = {
         name: [] for name in ("source", "target", "weight", "std_error", "leak", "n_patients", "p")
     }
-    for j, column in enumerate(target_cols):
+    steps = progress_bar(
+        enumerate(target_cols),
+        show=show,
+        desc="direct relations",
+        total=len(target_cols),
+        unit="target",
+    )
+    for j, column in steps:
         parents = np.nonzero(screened[:, j])[0]
         if len(parents) == 0:
             continue

@@ -1,0 +1,61 @@
+"""Progress bars: shown when asked (or on a terminal), never in the results."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import kgmed
+from kgmed import linking
+from kgmed._progress import check_progress
+from kgmed.mining import direct_relations, transactions
+
+
+@pytest.fixture(scope="module")
+def records() -> kgmed.Records:
+    return kgmed.datasets.synthetic(4000, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def kg(records: kgmed.Records) -> kgmed.KnowledgeGraph:
+    return kgmed.build(records)
+
+
+def test_progress_values() -> None:
+    assert check_progress(True) is True
+    assert check_progress(False) is False
+    # Under pytest standard error is captured, not a terminal: no bar.
+    assert check_progress(None) is False
+    with pytest.raises(kgmed.ParameterError, match="progress must be True, False or None"):
+        check_progress("yes")
+
+
+def test_direct_relations_draws_a_bar_only_when_asked(
+    records: kgmed.Records, capsys: pytest.CaptureFixture[str]
+) -> None:
+    t = transactions(records)
+    kinds = records.concepts().set_index("concept_id")["kind"]
+    quiet = direct_relations(t, kinds)
+    assert capsys.readouterr().err == ""
+    shown = direct_relations(t, kinds, progress=True)
+    err = capsys.readouterr().err
+    assert "direct relations" in err
+    assert "target" in err
+    pd.testing.assert_frame_equal(quiet, shown)
+    direct_relations(t, kinds, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_link_many_in_blocks_equals_all_at_once(
+    kg: kgmed.KnowledgeGraph,
+    records: kgmed.Records,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    whole = kg.link_many(records, top=3)
+    monkeypatch.setattr(linking, "_LINK_BLOCK", 97)
+    blocks = kg.link_many(records, top=3, progress=True)
+    assert "linking" in capsys.readouterr().err
+    pd.testing.assert_frame_equal(whole, blocks)
+    with pytest.raises(kgmed.ParameterError, match="progress"):
+        kg.link_many(records, progress=1)
