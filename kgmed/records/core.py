@@ -905,7 +905,7 @@ def _canonical(
             raise RecordsError(
                 f"{source}: column {columns.get('system')!r}: {err} (at {rows(systems == value)})"
             ) from err
-    systems = systems.map(mapping).astype("string")
+    systems = per_distinct(systems, lambda values: values.map(mapping))
     # A code is an id only with its system; without one the label stands in.
     coded = codes.notna() & systems.notna()
     labels = labels.fillna(codes)
@@ -950,10 +950,10 @@ def _canonical(
     spellings = data.groupby(["concept_id", "label"], sort=False).size().rename("n")
     spellings = spellings.reset_index().sort_values("n", ascending=False, kind="stable")
     display = spellings.drop_duplicates("concept_id").set_index("concept_id")["label"]
-    data["label"] = data["concept_id"].map(display).astype("string")
+    data["label"] = per_distinct(data["concept_id"], lambda ids: display.reindex(ids).to_numpy())
     _check_one_kind(data, source)
 
-    duplicate = data.duplicated(subset=["patient_id", "concept_id", "encounter_id", "time"])
+    duplicate = _duplicated(data, ["patient_id", "concept_id", "encounter_id", "time"])
     if duplicate.any():
         dropped["duplicate"] = dropped.get("duplicate", 0) + int(duplicate.sum())
         data = data.loc[~duplicate.to_numpy()]
@@ -970,6 +970,34 @@ def _canonical(
         concepts_by_kind=_concepts_by_kind(data),
     )
     return Records(data, report, basket=basket, extra=keep)
+
+
+def _duplicated(data: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
+    """``data.duplicated(subset=columns)``, on integer codes of each column.
+
+    Columns that are missing throughout are left out (they tell no row
+    apart), and the codes of the rest combine into one int64 key while their
+    product fits; string columns are factorized once each instead of hashed
+    as tuples.
+    """
+    codes = []
+    size = 1
+    for column in columns:
+        values = data[column]
+        if values.isna().all():
+            continue
+        code, uniques = pd.factorize(values, use_na_sentinel=False)
+        codes.append(code.astype(np.int64))
+        size *= max(len(uniques), 1)
+    if not codes:
+        return pd.Series(np.arange(len(data)) > 0, index=data.index)
+    if size >= 2**62:
+        frame = pd.DataFrame(dict(enumerate(codes)), index=data.index)
+        return frame.duplicated()
+    key = np.zeros(len(data), dtype=np.int64)
+    for code in codes:
+        key = key * (int(code.max()) + 1 if len(code) else 1) + code
+    return pd.Series(pd.Series(key).duplicated().to_numpy(), index=data.index)
 
 
 def _concepts_by_kind(data: pd.DataFrame) -> dict[str, int]:
@@ -1064,7 +1092,7 @@ def _normalize_kinds(
             raise UnknownKindError(
                 f"{source}: column {column!r}: {err} (at {rows(text == value)})"
             ) from err
-    return text.map(mapping)
+    return per_distinct(text, lambda values: values.map(mapping))
 
 
 def _check_one_kind(data: pd.DataFrame, source: str) -> None:
