@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
@@ -12,15 +12,20 @@ from kgmed._validation import check_choice, check_columns, check_fraction, check
 from kgmed.errors import ParameterError, RecordsError
 from kgmed.graph import KnowledgeGraph, _curated_evidence, _ordered_provenance
 from kgmed.mining import direct_relations, mine_rules, transactions
-from kgmed.mining.rules import check_rule_params
+from kgmed.mining.rules import check_rule_params, check_spark_input
+from kgmed.mining.spark import is_spark_dataframe, mine_spark_records
+from kgmed.mining.transactions import Transactions
 from kgmed.records import Records
 from kgmed.schema import relation_for
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame as SparkDataFrame
 
 __all__ = ["RELATION_MODES", "build", "graph_from_rules", "recorded_reasons"]
 
 
 def build(
-    data: Records | pd.DataFrame,
+    data: Records | pd.DataFrame | SparkDataFrame,
     *,
     min_support: float = 0.001,
     min_confidence: float = 0.05,
@@ -41,10 +46,12 @@ def build(
 
     Parameters
     ----------
-    data : Records or pandas.DataFrame
+    data : Records, pandas.DataFrame or pyspark.sql.DataFrame
         The records. A DataFrame with the columns ``patient_id``,
         ``concept`` and ``kind`` is read as it is; for other column names
-        use :meth:`Records.from_dataframe`.
+        use :meth:`Records.from_dataframe`. A Spark DataFrame with those
+        columns stays in Spark and is mined there (``algorithm="spark"``,
+        see ``docs/spark.md``); it gives the same graph as its pandas copy.
     min_support : float, default 0.001
         Keep relations seen in at least this fraction of patients; in (0, 1].
     min_confidence : float, default 0.05
@@ -53,8 +60,10 @@ def build(
     min_patients : int, default 11
         The privacy floor: relations seen in fewer patients, and concepts
         held by fewer, are left out. Lower it on purpose only.
-    algorithm : {"auto", "pairs", "fpgrowth", "apriori"}, default "auto"
-        The miner, as in :func:`kgmed.mine_rules`.
+    algorithm : {"auto", "pairs", "fpgrowth", "apriori", "spark"}, default "auto"
+        The miner, as in :func:`kgmed.mine_rules`: ``"spark"`` counts in
+        Apache Spark (``pip install "kgmed[spark]"``) and builds the same
+        graph.
     max_len : int, default 2
         Longest rule mined. Rules of more than two concepts
         (``{fever, cough} -> influenza``) stay in :attr:`KnowledgeGraph.rules`.
@@ -108,45 +117,66 @@ def build(
     """
     if not isinstance(rule_nodes, bool):
         raise ParameterError(f"rule_nodes must be True or False, got {rule_nodes!r}")
+    algorithm = check_spark_input(data, algorithm)
     check_rule_params(min_support, min_confidence, min_patients, max_len, algorithm)
     relations = check_choice("relations", relations, RELATION_MODES)
     direct_alpha = check_fraction("direct_alpha", direct_alpha)
-    records = _as_records(data)
-    matrix = transactions(records, basket=basket)
-    rules = mine_rules(
-        matrix,
-        min_support=min_support,
-        min_confidence=min_confidence,
-        min_patients=min_patients,
-        max_len=max_len,
-        algorithm=algorithm,
-    )
+    per_patient: Transactions | None = None
+    recorded: pd.DataFrame | None = None
+    if is_spark_dataframe(data):
+        # The records stay in Spark: rules, the concept table and (for the
+        # direct fit) the patient × concept matrix come back from it.
+        mined = mine_spark_records(
+            data,
+            basket=basket,
+            min_support=min_support,
+            min_confidence=min_confidence,
+            min_patients=min_patients,
+            max_len=max_len,
+            per_patient=relations != "association",
+        )
+        rules, concepts, n_patients = mined.rules, mined.concepts, mined.n_patients
+        unit, n_baskets, per_patient = mined.unit, mined.n_baskets, mined.per_patient
+    else:
+        records = _as_records(data)
+        matrix = transactions(records, basket=basket)
+        rules = mine_rules(
+            matrix,
+            min_support=min_support,
+            min_confidence=min_confidence,
+            min_patients=min_patients,
+            max_len=max_len,
+            algorithm=algorithm,
+        )
+        concepts, n_patients = records.concepts(), records.n_patients
+        unit, n_baskets = matrix.unit, matrix.n_baskets
+        if records.data["reason_id"].notna().any():
+            recorded = recorded_reasons(records)
+        if relations != "association":
+            # Direct relations are a property of patients, whatever the basket.
+            per_patient = (
+                matrix if matrix.unit == "patient" else transactions(records, basket="patient")
+            )
     params = {
         "min_support": float(min_support),
         "min_confidence": float(min_confidence),
         "min_patients": int(min_patients),
         "max_len": int(max_len),
         "algorithm": algorithm,
-        "basket": matrix.unit,
-        "n_baskets": matrix.n_baskets,
+        "basket": unit,
+        "n_baskets": n_baskets,
         "relations": relations,
     }
-    has_reasons = bool(records.data["reason_id"].notna().any())
-    concepts = records.concepts()
     kg = graph_from_rules(
         rules,
         concepts,
-        n_patients=records.n_patients,
+        n_patients=n_patients,
         min_patients=min_patients,
         rule_nodes=rule_nodes,
-        recorded=recorded_reasons(records) if has_reasons else None,
+        recorded=recorded,
         params=params,
     )
-    if relations != "association":
-        # Direct relations are a property of patients, whatever the basket.
-        per_patient = (
-            matrix if matrix.unit == "patient" else transactions(records, basket="patient")
-        )
+    if per_patient is not None:
         direct = direct_relations(
             per_patient, concepts.set_index("concept_id")["kind"], min_patients=min_patients
         )
@@ -198,13 +228,14 @@ def _apply_direct(
     return len(drop)
 
 
-def _as_records(data: Records | pd.DataFrame) -> Records:
+def _as_records(data: object) -> Records:
     if isinstance(data, Records):
         return data
     if isinstance(data, pd.DataFrame):
         return Records.from_dataframe(data)
     raise RecordsError(
-        f"build expects Records or a pandas DataFrame, got {type(data).__name__}; "
+        f"build expects Records or a pandas DataFrame (or a Spark DataFrame), got "
+        f"{type(data).__name__}; "
         f"read a file with kgmed.read_records(path)"
     )
 

@@ -16,6 +16,7 @@ __all__ = [
     "GraphError",
     "GraphFileError",
     "KgmedError",
+    "MissingDependencyError",
     "MissingValueError",
     "ParameterError",
     "RecordsError",
@@ -42,6 +43,14 @@ class KgmedError(Exception):
 
 class ParameterError(KgmedError, ValueError):
     """A parameter is out of its range or of the wrong type."""
+
+
+class MissingDependencyError(KgmedError, ImportError):
+    """An optional dependency a feature needs is not installed.
+
+    The message names the extra that installs it, such as
+    ``pip install "kgmed[spark]"`` for ``algorithm="spark"``.
+    """
 
 
 class RecordsError(KgmedError, ValueError):

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from kgmed._validation import check_choice, check_fraction, check_positive_int
 from kgmed.errors import ParameterError, RecordsError
 from kgmed.mining.metrics import METRIC_COLUMNS, rule_metrics
-from kgmed.mining.pairs import min_count, pair_counts
+from kgmed.mining.pairs import PairCounts, min_count, pair_counts
 from kgmed.mining.significance import benjamini_hochberg, fisher_greater
 from kgmed.mining.transactions import Transactions, transactions
 from kgmed.records import Records
 
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame as SparkDataFrame
+
 __all__ = ["ALGORITHMS", "RULE_COLUMNS", "mine_rules"]
 
 #: Values of ``algorithm``: ``"pairs"`` is kgmed's exact sparse counting
-#: (rules of two items only), ``"fpgrowth"`` and ``"apriori"`` are mlxtend's.
-ALGORITHMS: tuple[str, ...] = ("auto", "pairs", "fpgrowth", "apriori")
+#: (rules of two items only), ``"fpgrowth"`` and ``"apriori"`` are mlxtend's,
+#: ``"spark"`` counts in Apache Spark (``pip install "kgmed[spark]"``).
+ALGORITHMS: tuple[str, ...] = ("auto", "pairs", "fpgrowth", "apriori", "spark")
 
 #: Columns of a rules table: mlxtend's, then the counts and significance.
 RULE_COLUMNS: tuple[str, ...] = (
@@ -35,7 +41,7 @@ RULE_COLUMNS: tuple[str, ...] = (
 
 
 def mine_rules(
-    data: Records | Transactions | pd.DataFrame,
+    data: Records | Transactions | pd.DataFrame | SparkDataFrame,
     *,
     min_support: float = 0.001,
     min_confidence: float = 0.05,
@@ -47,9 +53,11 @@ def mine_rules(
 
     Parameters
     ----------
-    data : Records, Transactions or pandas.DataFrame
+    data : Records, Transactions, pandas.DataFrame or pyspark.sql.DataFrame
         The observations; a DataFrame is read with
-        :meth:`Records.from_dataframe` and its default column names.
+        :meth:`Records.from_dataframe` and its default column names. A Spark
+        DataFrame (columns ``patient_id``, ``concept``, ``kind``) is mined
+        in Spark, one basket per patient.
     min_support : float, default 0.001
         Keep rules whose items occur together in at least this fraction of
         baskets (patients, or encounters for records counted per
@@ -64,11 +72,15 @@ def mine_rules(
     max_len : int, default 2
         Largest number of items in a rule, antecedent and consequent
         together. Two gives the pairwise rules a graph is made of.
-    algorithm : {"auto", "pairs", "fpgrowth", "apriori"}, default "auto"
+    algorithm : {"auto", "pairs", "fpgrowth", "apriori", "spark"}, default "auto"
         ``"pairs"`` counts pairs exactly with one sparse matrix product
         (``max_len=2`` only); ``"fpgrowth"`` and ``"apriori"`` use mlxtend's
-        miners and ``association_rules``. ``"auto"`` picks ``"pairs"`` for
-        ``max_len=2`` and ``"fpgrowth"`` otherwise. All give the same rules.
+        miners and ``association_rules``; ``"spark"`` counts in Apache
+        Spark (Spark SQL for pairs, ``pyspark.ml.fpm.FPGrowth`` for longer
+        rules) in the active Spark session, or the data's own for a Spark
+        DataFrame (see ``docs/spark.md``). ``"auto"`` picks ``"spark"`` for
+        a Spark DataFrame, else ``"pairs"`` for ``max_len=2`` and
+        ``"fpgrowth"`` otherwise. All give the same rules.
 
     Returns
     -------
@@ -90,8 +102,11 @@ def mine_rules(
     Raises
     ------
     ParameterError
-        If a parameter is out of range, or ``algorithm="pairs"`` is asked for
-        rules longer than two items.
+        If a parameter is out of range, ``algorithm="pairs"`` is asked for
+        rules longer than two items, or a Spark DataFrame for another
+        algorithm than ``"spark"``.
+    MissingDependencyError
+        If ``algorithm="spark"`` and pyspark is not installed.
 
     See Also
     --------
@@ -107,9 +122,20 @@ def mine_rules(
     >>> bool((rules["n_both"] >= 11).all())
     True
     """
+    algorithm = check_spark_input(data, algorithm)
     min_support, min_confidence, min_patients, max_len, algorithm = check_rule_params(
         min_support, min_confidence, min_patients, max_len, algorithm
     )
+    if algorithm == "spark":
+        from kgmed.mining.spark import spark_rules
+
+        return spark_rules(
+            data,
+            min_support=min_support,
+            min_confidence=min_confidence,
+            min_patients=min_patients,
+            max_len=max_len,
+        )
     t = _as_transactions(data)
     if algorithm == "pairs":
         rules = _pair_rules(t, min_support=min_support, min_patients=min_patients)
@@ -152,15 +178,36 @@ def check_rule_params(
     return support, confidence, patients, length, chosen
 
 
-def _as_transactions(data: Records | Transactions | pd.DataFrame) -> Transactions:
+def check_spark_input(data: object, algorithm: str) -> str:
+    """``algorithm`` for ``data``: a Spark DataFrame is mined in Spark.
+
+    ``"auto"`` becomes ``"spark"`` for a Spark DataFrame; another algorithm
+    for one raises ParameterError.
+    """
+    from kgmed.mining.spark import is_spark_dataframe
+
+    if not is_spark_dataframe(data):
+        return algorithm
+    if algorithm == "auto":
+        return "spark"
+    if algorithm != "spark" and algorithm in ALGORITHMS:
+        raise ParameterError(
+            f"a Spark DataFrame is mined in Spark: pass algorithm='spark' (or 'auto'), "
+            f"not {algorithm!r}, or bring the records to the driver first with "
+            f"kgmed.Records.from_dataframe(df.toPandas())"
+        )
+    return algorithm
+
+
+def _as_transactions(data: object) -> Transactions:
     if isinstance(data, Transactions):
         return data
     if isinstance(data, pd.DataFrame):
         data = Records.from_dataframe(data)
     if not isinstance(data, Records):
         raise RecordsError(
-            f"mine_rules expects Records, Transactions or a pandas DataFrame, got "
-            f"{type(data).__name__}; read a file with kgmed.read_records(path)"
+            f"mine_rules expects Records, Transactions or a pandas DataFrame (or a Spark "
+            f"DataFrame), got {type(data).__name__}; read a file with kgmed.read_records(path)"
         )
     return transactions(data)
 
@@ -191,7 +238,11 @@ def _rules_frame(
 
 
 def _pair_rules(t: Transactions, *, min_support: float, min_patients: int) -> pd.DataFrame:
-    pairs = pair_counts(t, min_support=min_support, min_patients=min_patients)
+    return _rules_of_pairs(pair_counts(t, min_support=min_support, min_patients=min_patients))
+
+
+def _rules_of_pairs(pairs: PairCounts) -> pd.DataFrame:
+    """Both rules of each counted pair, with their tests (shared with the Spark miner)."""
     # Both directions of a pair share one 2x2 table, so one test each.
     p = fisher_greater(pairs.n_both, pairs.n_first, pairs.n_second, pairs.n_total)
     q = benjamini_hochberg(p)
@@ -271,6 +322,21 @@ def _mlxtend_rules(
             )
         if not antecedents:
             return _empty_rules()
+    return _rules_of_counts(
+        antecedents, consequents, n_antecedent, n_consequent, n_both, n_total, n_patients
+    )
+
+
+def _rules_of_counts(
+    antecedents: list[frozenset[str]],
+    consequents: list[frozenset[str]],
+    n_antecedent: np.ndarray,
+    n_consequent: np.ndarray,
+    n_both: np.ndarray,
+    n_total: int,
+    n_patients: np.ndarray,
+) -> pd.DataFrame:
+    """Rules from their counts, with one test per 2 × 2 table (shared with the Spark miner)."""
     # X → Y and Y → X share one 2 × 2 table (transposed), so they are one
     # test whatever their length, as the two directions of a pair are in the
     # pairs path: one p-value per table, and BH over the distinct tables.

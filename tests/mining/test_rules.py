@@ -701,7 +701,7 @@ def test_sides_are_frozensets_of_concept_ids(long_frame: pd.DataFrame) -> None:
         ({"min_confidence": 1.01}, "min_confidence"),
         ({"max_len": 1}, "max_len"),
         ({"max_len": 2.0}, "max_len"),
-        ({"algorithm": "spark"}, "algorithm"),
+        ({"algorithm": "dask"}, "algorithm"),
         ({"algorithm": "FPGrowth"}, "algorithm"),
         ({"algorithm": None}, "algorithm"),
         ({"algorithm": "pairs", "max_len": 3}, "algorithm='pairs'"),
