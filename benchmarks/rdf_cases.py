@@ -24,8 +24,6 @@ kgmed, rdflib and numpy themselves.
 
 from __future__ import annotations
 
-import gc
-import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -101,32 +99,8 @@ def sparql_runs(dataset: str, quick: bool) -> dict[str, int]:
 
 
 def measure(call: Callable[[], Any], repeats: int) -> tuple[Result, Any]:
-    """Time ``call`` ``repeats`` times and measure the peak RSS it adds, as run.py's workers do.
-
-    Memory freed so far is handed back to the system and the peak RSS reset
-    before the first repeat; each repeat frees the previous result first.
-    Returns the figures and the last result.
-    """
-    result = None
-    gc.collect()
-    run._release_free_memory()
-    peak_reset = run._reset_peak()
-    baseline = run._peak_kib()
-    seconds = []
-    for _ in range(repeats):
-        result = None
-        gc.collect()
-        start = time.perf_counter()
-        result = call()
-        seconds.append(time.perf_counter() - start)
-    figures = {
-        "seconds": seconds,
-        "median": statistics.median(seconds),
-        "baseline_kib": baseline,
-        "peak_kib": run._peak_kib(),
-        "peak_reset": peak_reset,
-    }
-    return figures, result
+    """Time ``call`` ``repeats`` times and the peak RSS it adds (see ``run.measure``)."""
+    return run.measure(call, repeats)
 
 
 def make_graph(dataset: str, n_patients: int) -> tuple[Any, Result]:

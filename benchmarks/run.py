@@ -5,7 +5,8 @@ From the repository root::
     python benchmarks/run.py                  # 10,000 and 100,000 patients, FIMI retail and mushroom
     python benchmarks/run.py --quick          # smoke run: 2,000 patients and mushroom, one repeat
     python benchmarks/run.py --sizes 10000 100000 --write   # also write benchmarks/RESULTS.md
-    python benchmarks/run.py --only rdf       # one section alone: readers, rdf, html or quality
+    python benchmarks/run.py --only rdf       # one section alone: readers, rdf, html, scale or quality
+    python benchmarks/run.py --only scale     # 10k to 1M patients, with mlxtend, pyfim, scipy
 
 The readers (``read_synthea`` on the 543-patient export, ``read_fhir`` on
 the six FHIR bundles and on a bulk export made by repeating them,
@@ -16,6 +17,9 @@ graph, ``python benchmarks/run.py --worker rdf GRAPH N``, timing kgmed.rdf
 next to plain rdflib on the same graph. The HTML pages section
 (``html_cases.py``) times ``kg.to_html`` and how long headless Chromium takes
 to stabilise the page, in one worker (``--worker html random_model N``).
+The scale section (``scale_cases.py``) draws records of 10,000 to 1,000,000
+patients once and runs each stage of kgmed, and mlxtend, pyfim and scipy on
+the same records, in workers ``--worker scale-CASE FOLDER N``.
 
 Every (case, data set) pair runs in a fresh interpreter,
 ``python benchmarks/run.py --worker CASE DATASET N``, which prepares its input
@@ -47,6 +51,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -81,7 +86,17 @@ READERS = {
     "read_omop": ("synthea_csv_111_unmc", "111 patients as OMOP CSV"),
 }
 
-VERSIONS = ("kgmed", "numpy", "pandas", "scipy", "mlxtend", "networkx", "rdflib", "pyoxigraph")
+VERSIONS = (
+    "kgmed",
+    "numpy",
+    "pandas",
+    "scipy",
+    "mlxtend",
+    "pyfim",
+    "networkx",
+    "rdflib",
+    "pyoxigraph",
+)
 
 
 def shared_data() -> Path:
@@ -128,8 +143,44 @@ def _reset_peak() -> bool:
     return True
 
 
+def measure(
+    call: Callable[[], Any], repeats: int, budget: float = float("inf")
+) -> tuple[Result, Any]:
+    """Time ``call`` and the peak RSS it adds, as the workers here do.
+
+    Memory freed so far goes back to the system and the peak RSS is reset
+    first. The call runs up to ``repeats`` times, but no more once its runs
+    add up to ``budget`` seconds; each run frees the previous result first.
+    Returns the figures and the last result.
+    """
+    result = None
+    gc.collect()
+    _release_free_memory()
+    peak_reset = _reset_peak()
+    baseline = _peak_kib()
+    seconds: list[float] = []
+    while len(seconds) < repeats and sum(seconds) < budget:
+        result = None
+        gc.collect()
+        start = time.perf_counter()
+        result = call()
+        seconds.append(time.perf_counter() - start)
+    figures = {
+        "seconds": seconds,
+        "median": statistics.median(seconds),
+        "baseline_kib": baseline,
+        "peak_kib": _peak_kib(),
+        "peak_reset": peak_reset,
+    }
+    return figures, result
+
+
 def worker(case: str, dataset: str, n_patients: int, repeats: int, quick: bool = False) -> Result:
     """Prepare the input (untimed), then time ``case`` and measure its memory."""
+    if case.startswith("scale-"):
+        import scale_cases
+
+        return scale_cases.worker(case.removeprefix("scale-"), dataset, n_patients, repeats, quick)
     if case == "html":
         import html_cases
 
@@ -551,9 +602,12 @@ def results_markdown(
     quality: list[str] | None = None,
     rdf: list[Result] | None = None,
     html: list[Result] | None = None,
+    scale: Result | None = None,
 ) -> str:
     from html_cases import html_section
     from rdf_cases import rdf_section, repeat_lines
+    from scale_cases import repeat_lines as scale_repeat_lines
+    from scale_cases import scale_section
 
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     first = results[0]["mlxtend"]
@@ -582,6 +636,7 @@ def results_markdown(
         *reader_section(readers or []),
         *rdf_section(rdf or []),
         *html_section(html or []),
+        *scale_section(scale),
         *(quality or []),
         "## Input preparation (outside every timing above)",
         "",
@@ -608,6 +663,7 @@ def results_markdown(
         times = ", ".join(_seconds(s) for s in result["seconds"])
         lines.append(f"- {result['case']}, {result['dataset']}: {times} s")
     lines += repeat_lines(rdf or [])
+    lines += scale_repeat_lines(scale)
     return "\n".join(lines) + "\n"
 
 
@@ -657,7 +713,7 @@ def build_notes(results: list[dict[str, Result]], skipped: list[str]) -> list[st
 
 
 #: The sections --only can run alone (the rules tables are the rest of the suite).
-SECTIONS = ("readers", "rdf", "html", "quality")
+SECTIONS = ("readers", "rdf", "html", "scale", "quality")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -701,10 +757,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="skip the HTML pages section (kg.to_html, and drawing in headless Chromium)",
     )
     parser.add_argument(
+        "--no-scale",
+        action="store_true",
+        help="skip the scale section (every stage at 10k, 100k and 1M patients, "
+        "next to mlxtend, pyfim and scipy)",
+    )
+    parser.add_argument(
+        "--scale-sizes",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="patients of the scale section (default: 10000 100000 1000000; "
+        "10000 100000 with --quick)",
+    )
+    parser.add_argument(
         "--only",
         choices=SECTIONS,
         help="run one section alone and print it (not with --write): "
-        "readers, rdf (RDF export and SPARQL), html (HTML pages) or quality",
+        "readers, rdf (RDF export and SPARQL), html (HTML pages), scale (10k to 1M "
+        "patients, with mlxtend, pyfim and scipy) or quality",
     )
     parser.add_argument("--write", action="store_true", help=f"also write {RESULTS.name}")
     parser.add_argument(
@@ -715,8 +786,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.sizes = list(QUICK_SIZES if args.quick else DEFAULT_SIZES)
     if args.repeats is None:
         args.repeats = 1 if args.quick else DEFAULT_REPEATS
-    if args.repeats < 1 or any(n < 1 for n in args.sizes):
-        parser.error("--sizes and --repeats must be positive")
+    if args.repeats < 1 or any(n < 1 for n in [*args.sizes, *(args.scale_sizes or [])]):
+        parser.error("--sizes, --scale-sizes and --repeats must be positive")
     if args.only and args.write:
         parser.error(f"--only prints one section; --write writes all of {RESULTS.name}")
     if args.only and getattr(args, f"no_{args.only}"):
@@ -737,6 +808,7 @@ def main(argv: list[str] | None = None) -> None:
         "readers": args.only in (None, "readers") and not args.no_readers,
         "rdf": args.only in (None, "rdf") and not args.no_rdf,
         "html": args.only in (None, "html") and not args.no_html,
+        "scale": args.only in (None, "scale") and not args.no_scale,
         "quality": args.only in (None, "quality") and not args.no_quality,
     }
     datasets = [("synthetic", n) for n in args.sizes] if wanted["rules"] else []
@@ -790,6 +862,14 @@ def main(argv: list[str] | None = None) -> None:
 
         patients = QUICK_PATIENTS if args.quick else PATIENTS
         html = [run_worker("html", "random_model", patients, args.repeats, quick=args.quick)]
+    scale: Result | None = None
+    if wanted["scale"]:
+        from scale_cases import QUICK_SIZES as SCALE_QUICK
+        from scale_cases import SIZES as SCALE_SIZES
+        from scale_cases import run_section, scale_section
+
+        scale_sizes = args.scale_sizes or (SCALE_QUICK if args.quick else SCALE_SIZES)
+        scale = run_section(scale_sizes, args.repeats, args.quick)
 
     notes: list[str] = []
     if results:
@@ -812,6 +892,9 @@ def main(argv: list[str] | None = None) -> None:
     if html:
         print()
         print("\n".join(html_section(html)))
+    if scale:
+        print()
+        print("\n".join(scale_section(scale)))
     quality: list[str] = []
     if wanted["quality"]:
         from quality import quality_section
@@ -821,7 +904,7 @@ def main(argv: list[str] | None = None) -> None:
         print("\n".join(quality))
     if args.write:
         RESULTS.write_text(
-            results_markdown(args, results, notes, load_start, readers, quality, rdf, html)
+            results_markdown(args, results, notes, load_start, readers, quality, rdf, html, scale)
         )
         print(f"\nwrote {RESULTS.relative_to(ROOT)}")
 
