@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from kgmed.errors import ParameterError
 
-__all__ = ["check_progress", "progress_bar"]
+__all__ = ["Stages", "check_progress", "progress_bar"]
 
 T = TypeVar("T")
 
@@ -43,3 +43,45 @@ def progress_bar(
         yield from bar
     finally:
         bar.close()
+
+
+class Stages:
+    """A bar over the named stages of one long call, one tick per stage done.
+
+    Use as a context manager and call :meth:`start` as each stage begins;
+    the bar shows the stage under way and closes when the call ends (or
+    fails). Nothing is drawn when ``show`` is false.
+    """
+
+    def __init__(self, names: Iterable[str], *, show: bool, desc: str) -> None:
+        self.names = list(names)
+        self.show = show
+        self.desc = desc
+        self._bar: Any = None
+        self._started = 0
+
+    def __enter__(self) -> Stages:
+        if self.show:
+            from tqdm import tqdm
+
+            self._bar = tqdm(
+                total=len(self.names), desc=self.desc, unit="stage", leave=False, file=sys.stderr
+            )
+        return self
+
+    def start(self, name: str) -> None:
+        """Mark the stage ``name`` (one of ``names``) as under way."""
+        if name not in self.names:
+            raise ValueError(f"unknown stage {name!r}; stages are {self.names}")
+        if self._bar is None:
+            return
+        if self._started:
+            self._bar.update(1)
+        self._started += 1
+        self._bar.set_postfix_str(name)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            if self._started:
+                self._bar.update(1)
+            self._bar.close()

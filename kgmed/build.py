@@ -8,6 +8,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from kgmed._progress import Stages, check_progress
 from kgmed._validation import check_choice, check_columns, check_fraction, check_positive_int
 from kgmed.errors import ParameterError, RecordsError
 from kgmed.graph import KnowledgeGraph, _curated_evidence, _ordered_provenance
@@ -36,6 +37,7 @@ def build(
     basket: str | None = None,
     relations: str = "direct",
     direct_alpha: float = 0.05,
+    progress: bool | None = None,
 ) -> KnowledgeGraph:
     """Build a knowledge graph from patient records.
 
@@ -89,6 +91,10 @@ def build(
         with none of the diseases) on its node, for linking.
     direct_alpha : float, default 0.05
         The false discovery rate a direct relation must pass.
+    progress : bool, optional
+        Draw a progress bar over the stages (records, matrix, rules, graph,
+        direct relations) on standard error. By default one is drawn only
+        when standard error is a terminal; ``False`` never draws one.
 
     Returns
     -------
@@ -121,9 +127,50 @@ def build(
     check_rule_params(min_support, min_confidence, min_patients, max_len, algorithm)
     relations = check_choice("relations", relations, RELATION_MODES)
     direct_alpha = check_fraction("direct_alpha", direct_alpha)
+    show = check_progress(progress)
+    spark = is_spark_dataframe(data)
+    names = ["spark"] if spark else ["records", "matrix", "rules"]
+    names.append("graph")
+    if relations != "association":
+        names.append("direct relations")
+    with Stages(names, show=show, desc="kgmed.build") as stages:
+        kg = _build(
+            data,
+            stages,
+            min_support=min_support,
+            min_confidence=min_confidence,
+            min_patients=min_patients,
+            algorithm=algorithm,
+            max_len=max_len,
+            rule_nodes=rule_nodes,
+            basket=basket,
+            relations=relations,
+            direct_alpha=direct_alpha,
+            show=show,
+        )
+    return kg
+
+
+def _build(
+    data: Records | pd.DataFrame | SparkDataFrame,
+    stages: Stages,
+    *,
+    min_support: float,
+    min_confidence: float,
+    min_patients: int,
+    algorithm: str,
+    max_len: int,
+    rule_nodes: bool,
+    basket: str | None,
+    relations: str,
+    direct_alpha: float,
+    show: bool,
+) -> KnowledgeGraph:
+    """:func:`build` once its parameters are checked, stage by stage."""
     per_patient: Transactions | None = None
     recorded: pd.DataFrame | None = None
     if is_spark_dataframe(data):
+        stages.start("spark")
         # The records stay in Spark: rules, the concept table and (for the
         # direct fit) the patient × concept matrix come back from it.
         mined = mine_spark_records(
@@ -138,8 +185,11 @@ def build(
         rules, concepts, n_patients = mined.rules, mined.concepts, mined.n_patients
         unit, n_baskets, per_patient = mined.unit, mined.n_baskets, mined.per_patient
     else:
+        stages.start("records")
         records = _as_records(data)
+        stages.start("matrix")
         matrix = transactions(records, basket=basket)
+        stages.start("rules")
         rules = mine_rules(
             matrix,
             min_support=min_support,
@@ -167,6 +217,7 @@ def build(
         "n_baskets": n_baskets,
         "relations": relations,
     }
+    stages.start("graph")
     kg = graph_from_rules(
         rules,
         concepts,
@@ -177,8 +228,12 @@ def build(
         params=params,
     )
     if per_patient is not None:
+        stages.start("direct relations")
         direct = direct_relations(
-            per_patient, concepts.set_index("concept_id")["kind"], min_patients=min_patients
+            per_patient,
+            concepts.set_index("concept_id")["kind"],
+            min_patients=min_patients,
+            progress=show,
         )
         kg.params["direct_alpha"] = direct_alpha
         kg.params["n_direct_removed"] = _apply_direct(

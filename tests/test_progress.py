@@ -59,3 +59,29 @@ def test_link_many_in_blocks_equals_all_at_once(
     pd.testing.assert_frame_equal(whole, blocks)
     with pytest.raises(kgmed.ParameterError, match="progress"):
         kg.link_many(records, progress=1)
+
+
+def test_build_draws_its_stages_only_when_asked(
+    records: kgmed.Records, kg: kgmed.KnowledgeGraph, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shown = kgmed.build(records, progress=True)
+    err = capsys.readouterr().err
+    assert "kgmed.build" in err
+    # Each stage shows as it runs, the direct fit with its own bar.
+    for stage in ("records", "matrix", "rules", "graph", "direct relations"):
+        assert stage in err
+    assert "target" in err
+    assert shown.edges().equals(kg.edges())
+    kgmed.build(records, progress=False, relations="association")
+    assert capsys.readouterr().err == ""
+    with pytest.raises(kgmed.ParameterError, match="progress must be True, False or None"):
+        kgmed.build(records, progress="yes")
+
+
+def test_stages_refuse_a_stage_they_do_not_have() -> None:
+    from kgmed._progress import Stages
+
+    with Stages(["one", "two"], show=False, desc="test") as stages:
+        stages.start("one")
+        with pytest.raises(ValueError, match="unknown stage 'three'"):
+            stages.start("three")
