@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import sparse, stats
+from scipy import sparse, special
 
 from kgmed._progress import check_progress, progress_bar
 from kgmed._validation import check_fraction, check_positive_int
@@ -132,7 +132,13 @@ def direct_relations(
     matrix = sparse.csc_array(matrix)
     patterns, pattern_of = _patterns(causes_x)
     n_per_pattern = np.bincount(pattern_of, minlength=patterns.shape[0]).astype(float)
-    co_counts = (causes_x.T @ sparse.csr_array(matrix[:, target_cols].astype(np.int32))).toarray()
+    # The patterns holding each cause, to project a target's model on its parents.
+    holders = sparse.csc_array(patterns)
+    code_of = np.zeros(len(patterns), dtype=np.int64)  # _project's scratch space
+    # targets (CSC, transposed: CSR) @ causes (CSR): no conversion of the big matrix.
+    target_x = matrix[:, target_cols]
+    target_x.data = np.ones(target_x.nnz, dtype=np.int32)
+    co_counts = (target_x.T @ sparse.csr_array(causes_x, dtype=np.int32)).T.toarray()
 
     # A cause in a noisy-OR can only raise its target's rate: a disease whose
     # patients have the target no more often than others (lift <= 1) is not
@@ -172,8 +178,9 @@ def direct_relations(
         if len(parents) == 0:
             continue
         rows_with = matrix.indices[matrix.indptr[column] : matrix.indptr[column + 1]]
-        n1 = np.bincount(pattern_of[rows_with], minlength=patterns.shape[0]).astype(float)
-        design, n1, n0 = _project(patterns[:, parents], n1, n_per_pattern - n1)
+        design, n1, n0 = _project(
+            patterns, holders, parents, pattern_of[rows_with], n_per_pattern, code_of
+        )
         theta, std_error, nll = _fit_noisy_or(design, n1, n0, max_iter=max_iter)
         parts["source"].append(cause_cols[parents])
         parts["target"].append(np.full(len(parents), column))
@@ -235,7 +242,12 @@ def _patterns(x: sparse.csr_array) -> tuple[npt.NDArray[np.float64], npt.NDArray
 
 
 def _project(
-    design: npt.NDArray[np.float64], n1: npt.NDArray[np.float64], n0: npt.NDArray[np.float64]
+    patterns: npt.NDArray[np.float64],
+    holders: sparse.csc_array,
+    parents: npt.NDArray[np.int64],
+    with_target: npt.NDArray[np.int64],
+    n_per_pattern: npt.NDArray[np.float64],
+    code_of: npt.NDArray[np.int64],
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Merge patterns that agree on the parents of one target, adding their counts.
 
@@ -243,30 +255,42 @@ def _project(
     parents present are one row: a few dozen rows instead of every disease
     combination in the population. Rows come in the order of their parents
     read as a binary number (the row with none of them first).
+
+    ``with_target`` is the pattern of each patient who has the target, and
+    ``n_per_pattern`` the patients of each pattern. Only the patterns holding
+    a parent (``holders``: the patterns of each cause) are read; the rest
+    are the row with none. ``code_of`` is scratch space of one integer per
+    pattern, all zero on entry and on return.
     """
-    present = design.any(axis=1)
-    none = ~present
-    with_parents = np.nonzero(present)[0]
-    sub = design[with_parents]
-    if design.shape[1] <= 62:
-        keys = sub.astype(np.int64) @ (np.int64(1) << np.arange(design.shape[1], dtype=np.int64))
-        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        merged = sub[first]
+    k = len(parents)
+    if k == 1:
+        start, end = holders.indptr[parents[0]], holders.indptr[parents[0] + 1]
+        with_parents = holders.indices[start:end]
     else:
-        merged, inverse = np.unique(sub, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
-    size = len(merged)
-    n1_merged = np.bincount(inverse, weights=n1[with_parents], minlength=size)
-    n0_merged = np.bincount(inverse, weights=n0[with_parents], minlength=size)
-    if none.any():
-        merged = np.vstack([np.zeros((1, design.shape[1])), merged])
-        n1_merged = np.concatenate([[n1[none].sum()], n1_merged])
-        n0_merged = np.concatenate([[n0[none].sum()], n0_merged])
-    return (
-        np.asarray(merged, dtype=np.float64),
-        n1_merged.astype(np.float64),
-        n0_merged.astype(np.float64),
-    )
+        held = np.zeros(len(patterns), dtype=bool)
+        for c in parents:
+            held[holders.indices[holders.indptr[c] : holders.indptr[c + 1]]] = True
+        with_parents = np.flatnonzero(held)
+    sub = patterns[np.ix_(with_parents, parents)]
+    if k <= 20:
+        # Each combination of parents as the binary number it spells (0: none).
+        codes = sub.astype(np.int64) @ (np.int64(1) << np.arange(k, dtype=np.int64))
+        n_codes = 1 << k
+    else:
+        distinct, inverse = np.unique(sub, axis=0, return_inverse=True)
+        codes = inverse.ravel().astype(np.int64) + 1
+        n_codes = len(distinct) + 1
+    n_all = np.bincount(codes, weights=n_per_pattern[with_parents], minlength=n_codes)
+    n_all[0] = n_per_pattern.sum() - n_all[1:].sum()
+    code_of[with_parents] = codes
+    n_target = np.bincount(code_of[with_target], minlength=n_codes).astype(np.float64)
+    code_of[with_parents] = 0
+    seen = np.flatnonzero(n_all > 0)
+    if k <= 20:
+        design = ((seen[:, None] >> np.arange(k)) & 1).astype(np.float64)
+    else:
+        design = np.vstack([np.zeros((1, k)), distinct])[seen]
+    return design, n_target[seen], n_all[seen] - n_target[seen]
 
 
 def _likelihood_ratio_p(
@@ -293,7 +317,7 @@ def _likelihood_ratio_p(
     # and agree: its p-value stands, and no refit is needed.
     with np.errstate(divide="ignore", invalid="ignore"):
         wald = np.where(std_error[1:] > 0, theta[1:] / std_error[1:], 0.0)
-    p_values = np.where(np.isfinite(wald), stats.norm.sf(wald), 1.0)
+    p_values = np.where(np.isfinite(wald), special.ndtr(-wald), 1.0)
     for i in range(design.shape[1]):
         if theta[i + 1] <= 0 or wald[i] < _REFIT_ABOVE:
             continue
@@ -301,7 +325,8 @@ def _likelihood_ratio_p(
         start = np.delete(theta, i + 1)
         _, _, restricted = _fit_noisy_or(design[:, others], n1, n0, max_iter=max_iter, start=start)
         statistic = max(2.0 * (restricted - nll), 0.0)
-        p_values[i] = 0.5 * stats.chi2.sf(statistic, 1) if statistic > 0 else 1.0
+        # chi-square with one degree of freedom: P(X > s) = erfc(sqrt(s / 2)).
+        p_values[i] = 0.5 * special.erfc(np.sqrt(statistic / 2)) if statistic > 0 else 1.0
     return p_values
 
 
@@ -339,42 +364,50 @@ def _fit_noisy_or(
         z = np.clip(full @ theta, _FLOOR, _CEILING)
         return float(n0 @ z - n1 @ np.log(-np.expm1(-z)))
 
-    if start is None:
-        theta = np.full(full.shape[1], 0.05)
-        share = n1.sum() / max(n1.sum() + n0.sum(), 1.0)
-        theta[0] = max(-np.log1p(-min(share, 0.99)), _FLOOR)
+    if design.shape[1] <= 1:
+        # The leak alone, or one cause: the rows fall into two groups of
+        # equal z, whose optimum has a closed form (see _closed_form).
+        theta = _closed_form(design, n1, n0)
+        current = value(theta)
     else:
-        theta = np.maximum(np.asarray(start, dtype=float), lower)
-    current = value(theta)
-    for _ in range(max_iter):
-        z = np.clip(full @ theta, _FLOOR, _CEILING)
-        # d/dz of -n1*log(1-exp(-z)) is -n1 / expm1(z); its second derivative
-        # n1 * exp(z) / expm1(z)^2 = n1 * exp(-z) / expm1(-z)^2.
-        gradient = full.T @ (n0 - n1 / np.expm1(z))
-        curvature = n1 * np.exp(-z) / np.expm1(-z) ** 2
-        at_bound = (theta <= lower + 1e-12) & (gradient > 0)
-        if np.abs(np.where(at_bound, 0.0, gradient)).max() < 1e-7 * max(1.0, n1.sum()):
-            break
-        free = ~at_bound
-        hessian = full[:, free].T @ (full[:, free] * curvature[:, None])
-        step = np.zeros_like(theta)
-        try:
-            step[free] = -np.linalg.solve(hessian + 1e-9 * np.eye(int(free.sum())), gradient[free])
-        except np.linalg.LinAlgError:
-            step[free] = -gradient[free]
-        size = 1.0
-        while size > 1e-10:
-            candidate = np.maximum(theta + size * step, lower)
-            trial = value(candidate)
-            if trial <= current + 1e-4 * gradient @ (candidate - theta):
-                break
-            size /= 2
+        if start is None:
+            theta = np.full(full.shape[1], 0.05)
+            share = n1.sum() / max(n1.sum() + n0.sum(), 1.0)
+            theta[0] = max(-np.log1p(-min(share, 0.99)), _FLOOR)
         else:
-            break
-        converged = abs(current - trial) < 1e-12 * max(1.0, abs(current))
-        theta, current = candidate, trial
-        if converged:
-            break
+            theta = np.maximum(np.asarray(start, dtype=float), lower)
+        current = value(theta)
+        for _ in range(max_iter):
+            z = np.clip(full @ theta, _FLOOR, _CEILING)
+            # d/dz of -n1*log(1-exp(-z)) is -n1 / expm1(z); its second derivative
+            # n1 * exp(z) / expm1(z)^2 = n1 * exp(-z) / expm1(-z)^2.
+            gradient = full.T @ (n0 - n1 / np.expm1(z))
+            curvature = n1 * np.exp(-z) / np.expm1(-z) ** 2
+            at_bound = (theta <= lower + 1e-12) & (gradient > 0)
+            if np.abs(np.where(at_bound, 0.0, gradient)).max() < 1e-7 * max(1.0, n1.sum()):
+                break
+            free = ~at_bound
+            hessian = full[:, free].T @ (full[:, free] * curvature[:, None])
+            step = np.zeros_like(theta)
+            try:
+                step[free] = -np.linalg.solve(
+                    hessian + 1e-9 * np.eye(int(free.sum())), gradient[free]
+                )
+            except np.linalg.LinAlgError:
+                step[free] = -gradient[free]
+            size = 1.0
+            while size > 1e-10:
+                candidate = np.maximum(theta + size * step, lower)
+                trial = value(candidate)
+                if trial <= current + 1e-4 * gradient @ (candidate - theta):
+                    break
+                size /= 2
+            else:
+                break
+            converged = abs(current - trial) < 1e-12 * max(1.0, abs(current))
+            theta, current = candidate, trial
+            if converged:
+                break
     z = np.clip(full @ theta, _FLOOR, _CEILING)
     curvature = n1 * np.exp(-z) / np.expm1(-z) ** 2
     information = full.T @ (full * curvature[:, None])
@@ -384,3 +417,28 @@ def _fit_noisy_or(
     except np.linalg.LinAlgError:
         std_error = np.full(len(theta), np.inf)
     return theta, std_error, current
+
+
+def _closed_form(
+    design: npt.NDArray[np.float64], n1: npt.NDArray[np.float64], n0: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """The noisy-OR optimum with no cause or one: what Newton converges to, exactly.
+
+    Every row has ``z = theta_0`` (cause absent) or ``z = theta_0 + theta_1``
+    (present), and each group's likelihood ``n0 * z - n1 * log(1 - exp(-z))``
+    is least at ``z = log((n1 + n0) / n0)``. Where the group with the cause
+    has the lower rate, ``theta_1 >= 0`` binds and both share the pooled
+    rate. ``design`` has the pseudo rows already, so no count is zero.
+    """
+
+    def optimum(ones: float, zeros: float) -> float:
+        return max(float(np.log1p(ones / zeros)), _FLOOR)
+
+    if design.shape[1] == 0:
+        return np.array([optimum(n1.sum(), n0.sum())])
+    present = design[:, 0] > 0
+    base = optimum(n1[~present].sum(), n0[~present].sum())
+    with_cause = optimum(n1[present].sum(), n0[present].sum())
+    if with_cause >= base:
+        return np.array([base, with_cause - base])
+    return np.array([optimum(n1.sum(), n0.sum()), 0.0])

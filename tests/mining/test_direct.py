@@ -130,3 +130,61 @@ def test_nothing_to_explain_gives_an_empty_table() -> None:
     )
     assert table.empty
     assert tuple(table.columns) == DIRECT_COLUMNS
+
+
+@pytest.mark.parametrize(
+    ("design", "n1", "n0"),
+    [
+        (np.zeros((1, 0)), np.array([30.0]), np.array([970.0])),
+        (np.array([[0.0], [1.0]]), np.array([30.0, 80.0]), np.array([970.0, 20.0])),
+        # The cause's patients have the target less often: theta_1 = 0, pooled rate.
+        (np.array([[0.0], [1.0]]), np.array([300.0, 2.0]), np.array([700.0, 98.0])),
+        (np.array([[1.0]]), np.array([5.0]), np.array([0.0])),
+    ],
+)
+def test_closed_form_is_the_optimum(design: np.ndarray, n1: np.ndarray, n0: np.ndarray) -> None:
+    from kgmed.mining import direct
+
+    theta, std_error, nll = direct._fit_noisy_or(design, n1, n0, max_iter=100)
+    # The gradient of the (pseudo-augmented) likelihood vanishes where theta > 0 and
+    # points outwards where theta is on its bound: the KKT conditions of the optimum.
+    k = design.shape[1]
+    full_design = np.vstack([design, np.zeros((1, k)), np.eye(k)])
+    ones = np.concatenate([n1, np.full(k + 1, 0.5)])
+    zeros = np.concatenate([n0, np.full(k + 1, 0.5)])
+    full = np.column_stack([np.ones(len(full_design)), full_design])
+    z = full @ theta
+    gradient = full.T @ (zeros - ones / np.expm1(z))
+    free = theta > 1e-8
+    assert np.allclose(gradient[free], 0.0, atol=1e-9 * ones.sum())
+    assert (gradient[~free] >= -1e-9).all()
+    assert np.isfinite(std_error).all()
+    assert nll == pytest.approx(float(zeros @ z - ones @ np.log(-np.expm1(-z))))
+
+
+def test_projection_merges_patterns_by_their_parents() -> None:
+    from scipy import sparse
+
+    from kgmed.mining import direct
+
+    rng = np.random.default_rng(3)
+    patterns = np.unique(rng.integers(0, 2, size=(300, 9)).astype(float), axis=0)
+    n_per = rng.integers(1, 50, size=len(patterns)).astype(float)
+    with_target = np.repeat(np.arange(len(patterns)), rng.integers(0, 3, size=len(patterns)))
+    holders = sparse.csc_array(patterns)
+    scratch = np.zeros(len(patterns), dtype=np.int64)
+    for parents in ([4], [0, 7], [1, 2, 3, 8]):
+        design, n1, n0 = direct._project(
+            patterns, holders, np.array(parents), with_target, n_per, scratch
+        )
+        assert not scratch.any()
+        # A naive projection: group every pattern by its parents, in binary order.
+        sub = patterns[:, parents]
+        keys = sub @ (2.0 ** np.arange(len(parents)))
+        expected_rows = np.unique(keys)
+        ones = np.bincount(with_target, minlength=len(patterns)).astype(float)
+        assert np.array_equal(design @ (2.0 ** np.arange(len(parents))), expected_rows)
+        for row, key in enumerate(expected_rows):
+            members = keys == key
+            assert n1[row] == ones[members].sum()
+            assert n0[row] == n_per[members].sum() - ones[members].sum()
