@@ -138,7 +138,7 @@ def direct_relations(
     # targets (CSC, transposed: CSR) @ causes (CSR): no conversion of the big matrix.
     target_x = matrix[:, target_cols]
     target_x.data = np.ones(target_x.nnz, dtype=np.int32)
-    co_counts = (target_x.T @ sparse.csr_array(causes_x, dtype=np.int32)).T.toarray()
+    co_counts = (target_x.T @ causes_x.astype(np.int32)).T.toarray()
 
     # A cause in a noisy-OR can only raise its target's rate: a disease whose
     # patients have the target no more often than others (lift <= 1) is not
@@ -265,7 +265,7 @@ def _project(
     k = len(parents)
     if k == 1:
         start, end = holders.indptr[parents[0]], holders.indptr[parents[0] + 1]
-        with_parents = holders.indices[start:end]
+        with_parents: npt.NDArray[np.signedinteger] = holders.indices[start:end]
     else:
         held = np.zeros(len(patterns), dtype=bool)
         for c in parents:
