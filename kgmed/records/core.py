@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable, Mapping, Sequence
+import itertools
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -19,7 +21,7 @@ from kgmed.errors import (
     UnknownKindError,
 )
 from kgmed.records._io import RowLines, some_rows
-from kgmed.records._normalize import clean_codes, clean_text, label_key, per_distinct
+from kgmed.records._normalize import clean_codes, clean_text, label_key
 from kgmed.schema import KINDS, normalize_kind, normalize_system
 
 __all__ = ["BASKETS", "COLUMNS", "MEASUREMENT_COLUMNS", "Records", "RecordsReport"]
@@ -589,7 +591,16 @@ def _from_long(
     reason: str | None = None,
     keep: Sequence[str] = (),
     basket: str = "patient",
+    rest: Iterable[pd.DataFrame] = (),
 ) -> Records:
+    """Records from a long table; ``rest`` holds further parts of it.
+
+    A file read in chunks gives its first chunk as ``df`` and the others as
+    ``rest``, each with the same columns; rows are then named by their
+    position in the file (``row_lines``). Each part is normalized on its own
+    into integer codes (see :class:`_Normalizer`), and the result is the same
+    as for the whole table at once.
+    """
     if not isinstance(df, pd.DataFrame):
         raise RecordsError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
     if len(df) == 0:
@@ -620,53 +631,23 @@ def _from_long(
     required.update(dict.fromkeys(keep, "keep"))
     check_columns(df, required, where=source)
     kinds = _resolve_kind(df, kind, source, taken=(patient, concept))
-    systems: pd.Series | str | None = None
-    if system is not None:
-        if system in df.columns:
-            systems = df[system]
-        else:
-            try:
-                systems = normalize_system(system)
-            except RecordsError as err:
-                raise RecordsError(
-                    f"{source}: system={system!r} is not a column, and as the coding "
-                    f"system of every row: {err}"
-                ) from err
+    systems: str | None = None
+    if system is not None and system not in df.columns:
+        try:
+            systems = normalize_system(system)
+        except RecordsError as err:
+            raise RecordsError(
+                f"{source}: system={system!r} is not a column, and as the coding "
+                f"system of every row: {err}"
+            ) from err
     used = [*required, *(c for c in (kind, system) if c is not None and c in df.columns)]
     _check_unique(df, used, source)
-    if code is not None and systems is None:
+    if code is not None and system is None:
         raise RecordsError(
             f"{source}: codes in column {code!r} need a coding system; pass "
             f"system=<column> or system=<name> such as 'ICD10CM' or 'SNOMEDCT'"
         )
 
-    n_read = len(df)
-    dropped: dict[str, int] = {}
-    # Blank rows (every cell empty) are what a CSV with stray empty lines gives.
-    blank = np.logical_and.reduce(
-        [clean_codes(df.iloc[:, i]).isna().to_numpy() for i in range(df.shape[1])]
-    )
-    if blank.any():
-        dropped["blank row"] = int(blank.sum())
-        df = df.loc[~blank]
-        if not isinstance(kinds, str):
-            kinds = kinds.loc[~blank]
-        if isinstance(systems, pd.Series):
-            systems = systems.loc[~blank]
-    long = pd.DataFrame(
-        {
-            "patient_id": df[patient],
-            "label": df[concept],
-            "kind": kinds,
-            "system": systems if systems is not None else pd.NA,
-            "code": df[code] if code is not None else pd.NA,
-            "encounter_id": df[encounter] if encounter is not None else pd.NA,
-            "time": df[time] if time is not None else pd.NaT,
-            "reason_id": df[reason] if reason is not None else pd.NA,
-            **{f"keep:{name}": df[name] for name in keep},
-        },
-        index=df.index,
-    )
     columns = {
         "patient": patient,
         "concept": concept,
@@ -675,18 +656,79 @@ def _from_long(
         "time": time,
         "reason": reason,
     }
-    return _canonical(
-        long,
-        n_read=n_read,
-        dropped=dropped,
+    # A part's rows are named by their position in the whole table: by the
+    # file's lines, or by the DataFrame's index labels.
+    names = df.index if row_lines is None else None
+    normalizer = _Normalizer(
         synonyms=synonyms,
         source=source,
         columns=columns,
         row_word=row_word,
         row_lines=row_lines,
+        names=names,
         keep=keep,
         basket=basket,
     )
+    n_read = 0
+    n_blank = 0
+    for part in itertools.chain([df], rest):
+        positions: np.ndarray | range = range(n_read, n_read + len(part))
+        n_read += len(part)
+        # Blank rows (every cell empty) are what a CSV with stray empty lines gives.
+        blank = _blank_rows(part)
+        if blank.any():
+            n_blank += int(blank.sum())
+            part = part.loc[~blank]
+            positions = np.asarray(positions)[~blank]
+        cells: dict[str, pd.Series | str | None] = {
+            "patient_id": part[patient],
+            "label": part[concept],
+            "kind": kinds if isinstance(kinds, str) else part[kind],
+            "system": systems if systems is not None or system is None else part[system],
+            "code": part[code] if code is not None else None,
+            "encounter_id": part[encounter] if encounter is not None else None,
+            "time": part[time] if time is not None else None,
+            "reason_id": part[reason] if reason is not None else None,
+            **{f"keep:{name}": part[name] for name in keep},
+        }
+        normalizer.add(cells, positions)
+    dropped = {"blank row": n_blank} if n_blank else {}
+    return normalizer.records(n_read=n_read, dropped=dropped)
+
+
+def _blank_rows(df: pd.DataFrame) -> np.ndarray:
+    """Rows whose every cell is empty (missing, or blank once cleaned)."""
+    blank = np.ones(len(df), dtype=bool)
+    for i in range(df.shape[1]):
+        if not blank.any():
+            break
+        column = df.iloc[:, i]
+        if blank.all():
+            blank = _empty_cells(column)
+        else:
+            blank[blank] = _empty_cells(column[blank])
+    return blank
+
+
+def _empty_cells(values: pd.Series) -> np.ndarray:
+    """``clean_codes(values).isna()``, tested once per distinct value.
+
+    Text with an ASCII letter or digit is never empty; only other values
+    are cleaned to tell.
+    """
+    local, uniques = pd.factorize(values, use_na_sentinel=True)
+    empty = np.zeros(len(uniques) + 1, dtype=bool)
+    empty[-1] = True
+    search = _ALNUM.search
+    unsure = [
+        i for i, value in enumerate(uniques) if not (isinstance(value, str) and search(value))
+    ]
+    if unsure:
+        empty[unsure] = clean_codes(pd.Series(uniques[unsure])).isna().to_numpy()
+    return empty[local]
+
+
+_ALNUM = re.compile(r"[0-9A-Za-z]")
 
 
 def _expand(
@@ -799,8 +841,7 @@ def _from_wide(
         )
     long = pd.concat(pieces)
     # Row order: patient by patient, columns left to right, as a reader expects.
-    long = long.sort_values("_position", kind="stable").drop(columns="_position")
-    long = long.assign(system=pd.NA, code=pd.NA, encounter_id=pd.NA, time=pd.NaT, reason_id=pd.NA)
+    long = long.sort_values("_position", kind="stable")
     empty = clean_text(long["label"]).isna().to_numpy()
     if empty.any():
         dropped["empty cell"] = dropped.get("empty cell", 0) + int(empty.sum())
@@ -808,7 +849,7 @@ def _from_wide(
     if len(long) == 0:
         raise EmptyRecordsError(f"{source}: no cell of the chosen columns holds a concept")
     return _canonical(
-        long,
+        long.drop(columns="_position"),
         n_read=n_read,
         dropped=dropped,
         synonyms=synonyms,
@@ -816,6 +857,8 @@ def _from_wide(
         columns={"patient": patient, "concept": None, "kind": None, "time": None},
         row_word=row_word,
         row_lines=row_lines,
+        names=df.index,
+        positions=long["_position"].to_numpy(),
     )
 
 
@@ -856,243 +899,762 @@ def _canonical(
     columns: Mapping[str, str | None],
     row_word: str,
     row_lines: RowLines | None,
-    keep: Sequence[str] = (),
-    basket: str = "patient",
+    names: pd.Index,
+    positions: np.ndarray,
 ) -> Records:
-    """Normalize a long table of raw cells into canonical Records."""
-    if len(long) == 0:
-        raise EmptyRecordsError(f"{source}: the table has no rows with data")
-    # A row without a concept is no observation: it is counted and dropped
-    # before any other cell of it is checked.
-    labels = clean_text(long["label"])
-    codes = _optional(long["code"], clean_codes)
-    has_concept = (labels.notna() | codes.notna()).to_numpy()
-    if not has_concept.any():
-        raise EmptyRecordsError(
-            f"{source}: no row holds a concept (column {columns['concept']!r} is empty throughout)"
-        )
-    if not has_concept.all():
-        n_empty = int((~has_concept).sum())
-        dropped["empty concept"] = dropped.get("empty concept", 0) + n_empty
-    # Work on positions; keep the caller's row labels for messages only.
-    where_index = long.index[has_concept]
-    long = long.loc[has_concept].reset_index(drop=True)
-    labels = labels.loc[has_concept].reset_index(drop=True)
-    codes = codes.loc[has_concept].reset_index(drop=True)
-
-    def rows(mask: pd.Series) -> str:
-        # A wide row gives several observations: name each row once.
-        at = where_index[mask.fillna(False).to_numpy(dtype=bool)].unique()
-        return some_rows(at, row_word, row_lines)
-
-    patient_ids = clean_codes(long["patient_id"])
-    missing = patient_ids.isna()
-    if missing.any():
-        n_rows = where_index[missing.to_numpy()].nunique()
-        raise MissingValueError(
-            f"{source}: column {columns['patient']!r} is empty in {n_rows} "
-            f"row(s) ({rows(missing)}); every observation needs a patient id. "
-            f"Fill or drop those rows."
-        )
-    kinds = _normalize_kinds(long["kind"], source, columns["kind"], rows)
-
-    systems = _optional(long["system"], clean_codes)
-    mapping: dict[Any, str] = {}
-    for value in pd.unique(systems.dropna()):
-        try:
-            mapping[value] = normalize_system(str(value))
-        except RecordsError as err:
-            raise RecordsError(
-                f"{source}: column {columns.get('system')!r}: {err} (at {rows(systems == value)})"
-            ) from err
-    systems = per_distinct(systems, lambda values: values.map(mapping))
-    # A code is an id only with its system; without one the label stands in.
-    coded = codes.notna() & systems.notna()
-    labels = labels.fillna(codes)
-    keys = label_key(labels, synonyms)
-    if synonyms:
-        # A variant is shown as the label it stands for, not as itself.
-        targets = {label_key(clean_text(pd.Series([t]))).iloc[0]: t for t in synonyms.values()}
-        renamed = (keys != labels.str.casefold()).to_numpy()
-        labels = labels.mask(renamed, clean_text(keys.map(targets).astype("string")))
-    concept_ids = per_distinct(
-        keys, lambda distinct: "local:" + distinct.astype("string").str.replace(" ", "_")
+    """Normalize one long table of raw cells into canonical Records."""
+    normalizer = _Normalizer(
+        synonyms=synonyms,
+        source=source,
+        columns=columns,
+        row_word=row_word,
+        row_lines=row_lines,
+        names=names,
     )
-    concept_ids = concept_ids.where(~coded, systems + ":" + codes)
-    concept_ids, adopted = _adopt_codes(concept_ids, keys, coded)
-    adopted_system = pd.Series(pd.NA, index=concept_ids.index, dtype="string")
-    adopted_code = adopted_system.copy()
-    if adopted.any():
-        split = concept_ids[adopted].str.split(":", n=1)
-        adopted_system[adopted] = split.str[0]
-        adopted_code[adopted] = split.str[1]
+    normalizer.add({name: long[name] for name in long.columns}, positions)
+    return normalizer.records(n_read=n_read, dropped=dropped)
 
-    times = pd.Series(pd.NaT, index=long.index, dtype="datetime64[ns, UTC]")
-    if columns.get("time") is not None:
-        times = _parse_times(long["time"], source, columns["time"], rows)
 
-    data = pd.DataFrame(
+#: Cell columns of the long table a :class:`_Normalizer` reads, each coded
+#: into a table of its distinct cleaned values, and how each is cleaned. A
+#: row's spelling (its label, or its code when it has none) is coded into
+#: one more table.
+_CODED = ("patient_id", "label", "code", "system", "kind", "encounter_id", "reason_id")
+_CLEAN: dict[str, Callable[[pd.Series], pd.Series]] = {
+    "patient_id": clean_codes,
+    "label": clean_text,
+    "code": clean_codes,
+    "system": clean_codes,
+    "kind": clean_text,
+    "encounter_id": clean_codes,
+    "reason_id": clean_codes,
+}
+
+
+class _Distinct:
+    """Distinct values in the order first seen, each with an integer code (its position)."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+        self._index: dict[Any, int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def index(self) -> dict[Any, int] | None:
+        """Each value's code; None while the table is empty."""
+        if self._index is None and self.values:
+            self._index = {value: i for i, value in enumerate(self.values)}
+        return self._index
+
+    def codes_of(self, values: Sequence[Any]) -> np.ndarray:
+        """The codes of distinct ``values``, adding those not seen before."""
+        if not self.values:
+            # The first part's values are the table; a dict is built only
+            # when a second part comes.
+            self.values = list(values)
+            return np.arange(len(self.values), dtype=np.int64)
+        index = self.index()
+        assert index is not None
+        codes = np.empty(len(values), dtype=np.int64)
+        for i, value in enumerate(values):
+            code = index.get(value)
+            if code is None:
+                code = index[value] = len(self.values)
+                self.values.append(value)
+            codes[i] = code
+        return codes
+
+
+def _compact(codes: np.ndarray, size: int) -> np.ndarray:
+    """Codes below ``size`` (or -1) in the smallest of int32 and int64 that holds them."""
+    return codes.astype(np.int32 if size < 2**31 - 1 else np.int64, copy=False)
+
+
+def _encode(
+    values: pd.Series | str, clean: Callable[[pd.Series], pd.Series], table: _Distinct, n: int
+) -> np.ndarray:
+    """Codes into ``table`` of the cleaned ``values``, -1 where empty.
+
+    Each distinct value is cleaned once; a string is one value for all
+    ``n`` rows. A value already in ``table`` is its own cleaned form
+    (cleaning twice changes nothing), so a part read after others cleans
+    only the values not met before.
+    """
+    if isinstance(values, str):
+        local = np.zeros(n, dtype=np.int64)
+        uniques: Any = pd.Index([values], dtype=object)
+    else:
+        local, uniques = pd.factorize(values, use_na_sentinel=True)
+    lookup = np.full(len(uniques) + 1, -1, dtype=np.int64)
+    todo = np.arange(len(uniques))
+    index = table.index()
+    if index is not None:
+        lookup[:-1] = [index.get(value, -1) for value in uniques]
+        todo = np.flatnonzero(lookup[:-1] < 0)
+    if len(todo):
+        raw = uniques if len(todo) == len(uniques) else uniques[todo]
+        cleaned = clean(pd.Series(raw))
+        codes, distinct = pd.factorize(cleaned, use_na_sentinel=True)
+        if len(distinct):
+            known = table.codes_of(list(distinct))
+            lookup[todo] = np.where(codes >= 0, known[codes], -1)
+    return _compact(lookup[local], len(table))
+
+
+def _strings(values: Sequence[Any], codes: np.ndarray) -> pd.Series:
+    """``values[codes]`` as a string Series, ``<NA>`` where a code is -1."""
+    return pd.Series(pd.array(list(values), dtype="string").take(codes, allow_fill=True))
+
+
+def _missing_strings(n: int) -> pd.Series:
+    return pd.Series(pd.NA, index=pd.RangeIndex(n), dtype="string")
+
+
+class _Normalizer:
+    """Normalizes a long table of raw cells into Records, one part at a time.
+
+    Each part (the whole table, or one chunk of a file) is cleaned on its own
+    and kept only as integer codes per row into small tables of the distinct
+    values met so far (patients, spellings, codes, systems, kinds,
+    encounters, reasons) and times as int64, so that a file is read in memory
+    about the size of its Records plus one chunk. What needs the whole table
+    is done once, by :meth:`records`, on those codes: every check that
+    raises (in the order a reader of the whole table meets them, naming rows
+    of any part), adopting codes, display labels, one kind per concept and
+    duplicates.
+    """
+
+    def __init__(
+        self,
+        *,
+        synonyms: Mapping[str, str] | None,
+        source: str,
+        columns: Mapping[str, str | None],
+        row_word: str,
+        row_lines: RowLines | None,
+        names: pd.Index | None,
+        keep: Sequence[str] = (),
+        basket: str = "patient",
+    ) -> None:
+        self.synonyms = synonyms
+        self.source = source
+        self.columns = columns
+        self.row_word = row_word
+        self.row_lines = row_lines
+        self.names = names
+        self.keep = list(keep)
+        self.basket = basket
+        self.tables = {name: _Distinct() for name in _CODED}
+        # A row's spelling is its cleaned label or, without one, its code:
+        # a table of both, and where each label sits in it.
+        self.spellings = _Distinct()
+        self.label_spelling = np.zeros(0, dtype=np.int64)
+        self.codes: dict[str, list[np.ndarray | None]] = {name: [] for name in _CODED}
+        self.kept: dict[str, list[pd.Series]] = {name: [] for name in self.keep}
+        self.positions: list[np.ndarray | range] = []
+        self.times = _Times(source, columns.get("time")) if columns.get("time") else None
+        self.n_rows = 0
+        self.n_kept = 0
+        self.n_empty = 0
+
+    # -- one part ------------------------------------------------------------------
+
+    def add(
+        self, cells: Mapping[str, pd.Series | str | None], positions: np.ndarray | range
+    ) -> None:
+        """Normalize one part: ``cells`` by column (a string is one value for every row)."""
+        label = cells["label"]
+        n = len(positions)
+        self.n_rows += n
+        if n == 0:
+            return
+        assert isinstance(label, pd.Series)
+        spelling = self._spellings(_encode(label, clean_text, self.tables["label"], n))
+        code = self._encode(cells, "code", n)
+        # A row without a concept is no observation: it is counted and dropped
+        # before any other cell of it is read.
+        has_concept = spelling >= 0
+        if code is not None:
+            has_concept |= code >= 0
+        if not has_concept.all():
+            self.n_empty += int((~has_concept).sum())
+            cells = {
+                name: values[has_concept] if isinstance(values, pd.Series) else values
+                for name, values in cells.items()
+            }
+            spelling = spelling[has_concept]
+            code = code[has_concept] if code is not None else None
+            positions = np.asarray(positions)[has_concept]
+            n = len(positions)
+            if n == 0:
+                return
+        if code is not None:
+            # A row without a label is named by its code.
+            bare = (spelling < 0) & (code >= 0)
+            if bare.any():
+                used = pd.unique(code[bare])
+                texts = [self.tables["code"].values[i] for i in used]
+                lookup = np.full(len(self.tables["code"]), -1, dtype=np.int64)
+                lookup[used] = self.spellings.codes_of(texts)
+                spelling = np.where(bare, lookup[code], spelling)
+                spelling = _compact(spelling, len(self.spellings))
+        self.codes["label"].append(spelling)
+        self.codes["code"].append(code)
+        for name in ("patient_id", "kind", "system", "encounter_id", "reason_id"):
+            self.codes[name].append(self._encode(cells, name, n))
+        if self.times is not None:
+            times = cells["time"]
+            assert isinstance(times, pd.Series)
+            self.times.add(times, offset=self.n_kept)
+        for name in self.keep:
+            values = cells[f"keep:{name}"]
+            assert isinstance(values, pd.Series)
+            self.kept[name].append(values)
+        self.positions.append(positions)
+        self.n_kept += n
+
+    def _spellings(self, labels: np.ndarray) -> np.ndarray:
+        """Label codes (-1 for none) as codes into the table of spellings."""
+        table = self.tables["label"].values
+        known = len(self.label_spelling)
+        if len(table) > known:
+            added = self.spellings.codes_of(table[known:])
+            self.label_spelling = np.concatenate([self.label_spelling, added])
+        lookup = np.append(self.label_spelling, -1)
+        return _compact(lookup[labels], len(self.spellings))
+
+    def _encode(
+        self, cells: Mapping[str, pd.Series | str | None], name: str, n: int
+    ) -> np.ndarray | None:
+        values = cells.get(name)
+        if values is None:
+            return None
+        return _encode(values, _CLEAN[name], self.tables[name], n)
+
+    # -- the whole table -----------------------------------------------------------
+
+    def _joined(self, name: str) -> np.ndarray | None:
+        """The codes of column ``name`` over every part; None if no part has the column.
+
+        The parts are handed over (and freed once joined): call once per column.
+        """
+        parts = self.codes.pop(name)
+        if all(part is None for part in parts):
+            return None
+        arrays = [
+            np.full(n, -1, dtype=np.int32) if part is None else part
+            for part, n in zip(parts, (len(p) for p in self.positions), strict=True)
+        ]
+        return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+    def _names(self, mask: np.ndarray) -> pd.Index:
+        """The row labels (or, for a file, positions) of the kept rows in ``mask``."""
+        positions = np.concatenate(
+            [
+                np.arange(part.start, part.stop) if isinstance(part, range) else part
+                for part in self.positions
+            ]
+        )[mask]
+        return pd.Index(positions) if self.names is None else self.names[positions]
+
+    def rows(self, mask: np.ndarray) -> str:
+        """The rows in ``mask`` (over the kept rows) named for a message."""
+        # A wide row gives several observations: name each row once.
+        return some_rows(self._names(mask).unique(), self.row_word, self.row_lines)
+
+    def records(self, *, n_read: int, dropped: Mapping[str, int]) -> Records:
+        """The Records of every part added, or the error a reader of the whole table raises."""
+        source, columns = self.source, self.columns
+        if self.n_rows == 0:
+            raise EmptyRecordsError(f"{source}: the table has no rows with data")
+        if self.n_kept == 0:
+            raise EmptyRecordsError(
+                f"{source}: no row holds a concept (column {columns['concept']!r} is empty "
+                f"throughout)"
+            )
+        dropped = dict(dropped)
+        if self.n_empty:
+            dropped["empty concept"] = dropped.get("empty concept", 0) + self.n_empty
+
+        patient = self._joined("patient_id")
+        assert patient is not None
+        missing = patient < 0
+        if missing.any():
+            n_rows = self._names(missing).nunique()
+            raise MissingValueError(
+                f"{source}: column {columns['patient']!r} is empty in {n_rows} "
+                f"row(s) ({self.rows(missing)}); every observation needs a patient id. "
+                f"Fill or drop those rows."
+            )
+        kind, kind_names = self._kinds()
+        system, system_names = self._systems()
+        concept, concept_ids, sys_row, sys_names, code_row, code_names, label, labels = (
+            self._concepts(system, system_names)
+        )
+        times, unit = (
+            (None, "ns") if self.times is None else self.times.values(self.rows, self.n_kept)
+        )
+        reason = self._reasons()
+
+        # One label per concept: its most frequent spelling (ties: first seen).
+        display, n_variants = _display_labels(concept, len(concept_ids), label, len(labels))
+        del label
+        kind_of_cell, kinds = pd.factorize(pd.Series(kind_names, dtype=object))
+        kind = _compact(kind_of_cell[kind], len(kinds))
+        # One kind per concept: checked on the distinct (concept, kind) pairs, first seen first.
+        pairs = pd.unique(concept.astype(np.int64) * len(kinds) + kind)
+        pair_kinds = np.asarray(kinds, dtype=object)[pairs % len(kinds)]
+        pair_concepts = np.asarray(concept_ids, dtype=object)[pairs // len(kinds)]
+        _check_one_kind(pd.DataFrame({"concept_id": pair_concepts, "kind": pair_kinds}), source)
+
+        encounter = self._joined("encounter_id")
+        duplicate = _duplicated_codes(
+            [
+                (patient, len(self.tables["patient_id"])),
+                (concept, len(concept_ids)),
+                (encounter, len(self.tables["encounter_id"])),
+                (times, None),
+            ]
+        )
+        if duplicate.any():
+            dropped["duplicate"] = dropped.get("duplicate", 0) + int(duplicate.sum())
+            kept = np.flatnonzero(~duplicate)
+            patient, concept, kind = patient[kept], concept[kept], kind[kept]
+            sys_row = sys_row[kept] if sys_row is not None else None
+            code_row = code_row[kept] if code_row is not None else None
+            encounter = encounter[kept] if encounter is not None else None
+            times = times[kept] if times is not None else None
+            reason = reason[kept] if reason is not None else None
+        else:
+            kept = None
+        n = len(patient)
+        data = pd.DataFrame(
+            {
+                "patient_id": _strings(self.tables["patient_id"].values, patient),
+                "concept_id": _strings(concept_ids, concept),
+                "label": _strings(labels, display[concept]),
+                "kind": _strings(list(kinds), kind),
+                "system": _missing_strings(n) if sys_row is None else _strings(sys_names, sys_row),
+                "code": _missing_strings(n) if code_row is None else _strings(code_names, code_row),
+                "encounter_id": (
+                    _missing_strings(n)
+                    if encounter is None
+                    else _strings(self.tables["encounter_id"].values, encounter)
+                ),
+                "time": _times_series(times, unit, n),
+                "reason_id": (
+                    _missing_strings(n)
+                    if reason is None
+                    else _strings(self.tables["reason_id"].values, reason)
+                ),
+                **{name: self._kept(name, kept) for name in self.keep},
+            }
+        )
+        present = np.zeros(len(concept_ids), dtype=bool)
+        present[concept] = True
+        kind_of = np.zeros(len(concept_ids), dtype=np.int64)
+        kind_of[concept] = kind
+        by_kind = pd.Series(np.asarray(kinds, dtype=object)[kind_of[present]]).value_counts()
+        report = RecordsReport(
+            source=source,
+            n_read=n_read,
+            n_kept=n,
+            dropped=dropped,
+            n_patients=int(np.count_nonzero(np.bincount(patient))),
+            n_concepts=int(present.sum()),
+            n_label_variants=n_variants,
+            concepts_by_kind={k: int(by_kind[k]) for k in KINDS if k in by_kind.index},
+        )
+        return Records(data, report, basket=self.basket, extra=self.keep)
+
+    def _kinds(self) -> tuple[np.ndarray, list[str]]:
+        """Each kept row's kind code, and the kind each distinct cell names."""
+        kind = self._joined("kind")
+        assert kind is not None
+        column = self.columns["kind"]
+        missing = kind < 0
+        if missing.any():
+            raise MissingValueError(
+                f"{self.source}: column {column!r} (kind) is empty in {int(missing.sum())} "
+                f"row(s) ({self.rows(missing)}); every observation needs a kind, one of "
+                f"{list(KINDS)}"
+            )
+        names: list[str] = []
+        for i, value in enumerate(self.tables["kind"].values):
+            try:
+                names.append(normalize_kind(str(value)))
+            except UnknownKindError as err:
+                raise UnknownKindError(
+                    f"{self.source}: column {column!r}: {err} (at {self.rows(kind == i)})"
+                ) from err
+        return kind, names
+
+    def _systems(self) -> tuple[np.ndarray | None, list[str]]:
+        """Each kept row's system code, and the concept-id prefix of each distinct system."""
+        system = self._joined("system")
+        names: list[str] = []
+        for i, value in enumerate(self.tables["system"].values):
+            try:
+                names.append(normalize_system(str(value)))
+            except RecordsError as err:
+                assert system is not None
+                raise RecordsError(
+                    f"{self.source}: column {self.columns.get('system')!r}: {err} "
+                    f"(at {self.rows(system == i)})"
+                ) from err
+        return system, names
+
+    def _concepts(
+        self, system: np.ndarray | None, system_names: list[str]
+    ) -> tuple[
+        np.ndarray,
+        list[str],
+        np.ndarray | None,
+        list[str],
+        np.ndarray | None,
+        list[str],
+        np.ndarray,
+        list[str],
+    ]:
+        """Concept ids: ``SYSTEM:code`` for coded rows, ``local:<label>`` for the others.
+
+        A label coded in some rows (``Influenza, J11.1``) and written bare in
+        others is one concept: the bare rows adopt the one coded concept that
+        has their label. A label shared by several coded concepts stays
+        local: which code it means cannot be told.
+
+        Returns each row's concept code and the concept ids; each row's
+        system and code (codes into the two lists that follow them, -1 for
+        none; None when no row has one); and each row's label (a code into the labels that follow).
+        """
+        spelling = self._joined("label")
+        code = self._joined("code")
+        assert spelling is not None
+        n = len(spelling)
+        spellings = pd.Series(self.spellings.values, dtype="string")
+        keys = label_key(spellings, self.synonyms)
+        labels = spellings
+        if self.synonyms:
+            # A variant is shown as the label it stands for, not as itself.
+            targets = {
+                label_key(clean_text(pd.Series([t]))).iloc[0]: t for t in self.synonyms.values()
+            }
+            renamed = (keys != spellings.str.casefold()).to_numpy()
+            labels = spellings.mask(renamed, clean_text(keys.map(targets).astype("string")))
+        label_of, label_values = pd.factorize(labels, use_na_sentinel=True)
+        key_of, key_values = pd.factorize(keys)
+        row_key = _compact(key_of[spelling], len(key_values))
+        local_ids = (
+            "local:" + pd.Series(key_values, dtype="string").str.replace(" ", "_")
+        ).tolist()
+
+        code_values = self.tables["code"].values
+        # A code is an id only with its system; without one the label stands in.
+        if code is not None and system is not None:
+            coded = (code >= 0) & (system >= 0)
+        else:
+            coded = np.zeros(n, dtype=bool)
+        ids: list[str] = []
+        id_of = None
+        adopted = None
+        if coded.any():
+            assert code is not None
+            assert system is not None
+            n_codes = len(code_values)
+            pair_of, pairs = pd.factorize(system[coded].astype(np.int64) * n_codes + code[coded])
+            texts = [
+                f"{system_names[s]}:{code_values[c]}"
+                for s, c in zip(pairs // n_codes, pairs % n_codes, strict=True)
+            ]
+            text_of, distinct = pd.factorize(pd.Series(texts, dtype=object))
+            ids = list(distinct)
+            id_of = np.full(n, -1, dtype=np.int64)
+            id_of[coded] = text_of[pair_of]
+            if not coded.all():
+                n_ids = len(ids)
+                pairs = pd.unique(row_key[coded].astype(np.int64) * n_ids + id_of[coded])
+                pair_keys = pairs // n_ids
+                one = np.bincount(pair_keys, minlength=len(key_values))[pair_keys] == 1
+                unique_id = np.full(len(key_values), -1, dtype=np.int64)
+                unique_id[pair_keys[one]] = pairs[one] % n_ids
+                adopt = unique_id[row_key]
+                adopted = ~coded & (adopt >= 0)
+                id_of = np.where(adopted, adopt, id_of)
+                if not adopted.any():
+                    adopted = None
+
+        # Coded ids and local ids are one namespace (a system may be "local").
+        concept_of, concept_ids = pd.factorize(pd.Series(ids + local_ids, dtype=object))
+        if id_of is None:
+            concept = concept_of[len(ids) + row_key]
+        else:
+            concept = np.where(id_of >= 0, concept_of[id_of], concept_of[len(ids) + row_key])
+        concept = _compact(concept, len(concept_ids))
+        del row_key
+
+        sys_names = list(system_names)
+        code_names = list(code_values)
+        sys_row = code_row = None
+        if id_of is not None:
+            assert code is not None
+            assert system is not None
+            sys_row = np.where(coded, system, -1)
+            code_row = np.where(coded, code, -1)
+            if adopted is not None:
+                split = [text.split(":", 1) for text in ids]
+                sys_row = np.where(adopted, len(sys_names) + id_of, sys_row)
+                code_row = np.where(adopted, len(code_names) + id_of, code_row)
+                sys_names += [part[0] for part in split]
+                code_names += [part[1] for part in split]
+            sys_row = _compact(sys_row, len(sys_names))
+            code_row = _compact(code_row, len(code_names))
+        return (
+            concept,
+            list(concept_ids),
+            sys_row,
+            sys_names,
+            code_row,
+            code_names,
+            _compact(label_of[spelling], len(label_values)),
+            list(label_values),
+        )
+
+    def _reasons(self) -> np.ndarray | None:
+        """Recorded reasons, checked to look like concept ids (``PREFIX:code``)."""
+        reason = self._joined("reason_id")
+        if reason is None or not (reason >= 0).any():
+            return None
+        values = pd.Series(self.tables["reason_id"].values, dtype="string")
+        curie = values.str.match(_CURIE).fillna(False).astype(bool).to_numpy()
+        bad = (reason >= 0) & ~np.append(curie, True)[reason]
+        if bad.any():
+            example = str(values.iloc[int(reason[np.argmax(bad)])])
+            raise RecordsError(
+                f"{self.source}: column {self.columns.get('reason')!r} holds {example!r} at "
+                f"{self.rows(bad)}; a reason is the concept id of a condition, such as "
+                f"'SNOMEDCT:59621000'"
+            )
+        return reason
+
+    def _kept(self, name: str, kept: np.ndarray | None) -> pd.Series:
+        """A ``keep=`` column as read, over the rows kept."""
+        parts = self.kept.pop(name)
+        values = parts[0] if len(parts) == 1 else pd.concat(parts)
+        del parts
+        values = values.reset_index(drop=True)
+        return values if kept is None else values.iloc[kept].reset_index(drop=True)
+
+
+def _display_labels(
+    concept: np.ndarray, n_concepts: int, label: np.ndarray, n_labels: int
+) -> tuple[np.ndarray, int]:
+    """Each concept's most frequent label (ties: first seen), and how many others there are.
+
+    ``concept`` and ``label`` are each row's codes (a label -1 counts for
+    nothing); returns each concept's label code (-1 for none) and the
+    number of (concept, label) pairs that are not a concept's display label.
+    """
+    valid = label >= 0
+    n_labels = max(n_labels, 1)
+    pair_of, pairs = pd.factorize(concept[valid].astype(np.int64) * n_labels + label[valid])
+    table = pd.DataFrame(
         {
-            "patient_id": patient_ids,
-            "concept_id": concept_ids,
-            "label": labels,
-            "kind": kinds.astype("string"),
-            "system": systems.where(coded).fillna(adopted_system).astype("string"),
-            "code": codes.where(coded).fillna(adopted_code).astype("string"),
-            "encounter_id": _optional(long["encounter_id"], clean_codes),
-            "time": times,
-            "reason_id": _reasons(long, source, columns.get("reason"), rows),
-            **{name: long[f"keep:{name}"] for name in keep},
+            "concept": pairs // n_labels,
+            "label": pairs % n_labels,
+            "n": np.bincount(pair_of, minlength=len(pairs)),
         }
     )
-
-    # One label per concept: its most frequent spelling (ties: first seen).
-    spellings = data.groupby(["concept_id", "label"], sort=False).size().rename("n")
-    spellings = spellings.reset_index().sort_values("n", ascending=False, kind="stable")
-    display = spellings.drop_duplicates("concept_id").set_index("concept_id")["label"]
-    data["label"] = per_distinct(data["concept_id"], lambda ids: display.reindex(ids).to_numpy())
-    _check_one_kind(data, source)
-
-    duplicate = _duplicated(data, ["patient_id", "concept_id", "encounter_id", "time"])
-    if duplicate.any():
-        dropped["duplicate"] = dropped.get("duplicate", 0) + int(duplicate.sum())
-        data = data.loc[~duplicate.to_numpy()]
-    data = data.reset_index(drop=True)
-
-    report = RecordsReport(
-        source=source,
-        n_read=n_read,
-        n_kept=len(data),
-        dropped=dropped,
-        n_patients=int(data["patient_id"].nunique()),
-        n_concepts=int(data["concept_id"].nunique()),
-        n_label_variants=len(spellings) - len(display),
-        concepts_by_kind=_concepts_by_kind(data),
-    )
-    return Records(data, report, basket=basket, extra=keep)
+    table = table.sort_values("n", ascending=False, kind="stable")
+    best = table.drop_duplicates("concept")
+    display = np.full(n_concepts, -1, dtype=np.int64)
+    display[best["concept"].to_numpy()] = best["label"].to_numpy()
+    return display, len(table) - len(best)
 
 
-def _duplicated(data: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
-    """``data.duplicated(subset=columns)``, on integer codes of each column.
+def _duplicated_codes(columns: Sequence[tuple[np.ndarray | None, int | None]]) -> np.ndarray:
+    """Rows equal to an earlier row in every column (``DataFrame.duplicated``).
 
-    Columns that are missing throughout are left out (they tell no row
-    apart), and the codes of the rest combine into one int64 key while their
-    product fits; string columns are factorized once each instead of hashed
-    as tuples.
+    Each column is given as integer codes and how many values there are
+    (codes from -1, missing, up), or with None to count its distinct values
+    (times as int64); a column that is None is left out. The codes combine
+    into one int64 key while their product fits.
     """
-    codes = []
+    codes: list[tuple[np.ndarray, int]] = []
     size = 1
-    for column in columns:
-        values = data[column]
-        if values.isna().all():
+    n_rows = 0
+    for values, n in columns:
+        if values is None:
             continue
-        code, uniques = pd.factorize(values, use_na_sentinel=False)
-        codes.append(code.astype(np.int64))
-        size *= max(len(uniques), 1)
-    if not codes:
-        return pd.Series(np.arange(len(data)) > 0, index=data.index)
+        n_rows = len(values)
+        if n is None:
+            values, uniques = pd.factorize(values)
+            n = len(uniques)
+        else:
+            values, n = values.astype(np.int64) + 1, n + 1
+        codes.append((values, max(n, 1)))
+        size *= max(n, 1)
     if size >= 2**62:
-        frame = pd.DataFrame(dict(enumerate(codes)), index=data.index)
-        return frame.duplicated()
-    key = np.zeros(len(data), dtype=np.int64)
-    for code in codes:
-        key = key * (int(code.max()) + 1 if len(code) else 1) + code
-    return pd.Series(pd.Series(key).duplicated().to_numpy(), index=data.index)
+        frame = pd.DataFrame({i: values for i, (values, _) in enumerate(codes)})
+        return frame.duplicated().to_numpy()
+    key = np.zeros(n_rows, dtype=np.int64)
+    for values, n in codes:
+        key = key * n + values
+    return pd.Series(key).duplicated().to_numpy()
 
 
-def _concepts_by_kind(data: pd.DataFrame) -> dict[str, int]:
-    counts = data.drop_duplicates("concept_id")["kind"].value_counts()
-    return {kind: int(counts[kind]) for kind in KINDS if kind in counts.index}
+_UNITS = ("s", "ms", "us", "ns")
+_NAT = np.iinfo(np.int64).min
 
 
-def _reasons(
-    long: pd.DataFrame, source: str, column: str | None, rows: Callable[[pd.Series], str]
-) -> pd.Series:
-    """Recorded reasons as concept ids, checked to look like ``PREFIX:code``."""
-    if "reason_id" not in long or long["reason_id"].isna().all():
-        return pd.Series(pd.NA, index=long.index, dtype="string")
-    reasons = clean_codes(long["reason_id"])
-    bad = reasons.notna() & ~reasons.str.match(_CURIE).fillna(False).astype(bool)
-    if bad.any():
-        example = str(reasons[bad.to_numpy()].iloc[0])
-        raise RecordsError(
-            f"{source}: column {column!r} holds {example!r} at {rows(bad)}; a reason is "
-            f"the concept id of a condition, such as 'SNOMEDCT:59621000'"
-        )
-    return reasons
+class _Times:
+    """Observation times, parsed part by part, and what a failed parse's message needs.
 
-
-def _adopt_codes(
-    concept_ids: pd.Series, keys: pd.Series, coded: pd.Series
-) -> tuple[pd.Series, pd.Series]:
-    """Give uncoded rows the id of the one coded concept that has their label.
-
-    A label coded in some rows (``Influenza, J11.1``) and written bare in
-    others is one concept. A label shared by several coded concepts stays
-    local: which code it means cannot be told.
+    Each part's distinct cells are parsed once, as
+    ``pandas.to_datetime(format="mixed", utc=True)`` parses a column: the
+    times get the finest resolution any part needs. The whole table fails to
+    parse if a part does, and also when one part needs nanoseconds and
+    another holds dates that nanoseconds cannot (after 2262). Then the
+    cells a message may name (those that did not parse, or that set or break
+    the resolution) are parsed again together, in the order first seen, so
+    that the message is the one the whole column gives.
     """
-    if not coded.any() or coded.all():
-        return concept_ids, pd.Series(False, index=concept_ids.index)
-    pairs = pd.DataFrame({"key": keys[coded], "id": concept_ids[coded]}).drop_duplicates()
-    unique = pairs.drop_duplicates("key", keep=False).set_index("key")["id"]
-    code_of = keys.map(unique)
-    adopted = ~coded & code_of.notna()
-    return concept_ids.mask(adopted, code_of), adopted
 
+    def __init__(self, source: str, column: str | None) -> None:
+        self.source = source
+        self.column = column
+        self.parts: list[tuple[np.ndarray, str]] = []
+        self.numeric = False
+        self.failed: Exception | None = None
+        self.coerce_failed = False
+        self.too_wide = False
+        self.suspects = _Distinct()
+        self.first_row: list[int] = []
+        self.rows: list[np.ndarray] = []
+        self.codes: list[np.ndarray] = []
+        self.fine: tuple[int, Any] | None = None
 
-def _parse_times(
-    values: pd.Series, source: str, column: str | None, rows: Callable[[pd.Series], str]
-) -> pd.Series:
-    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
-        raise RecordsError(
-            f"{source}: column {column!r} holds numbers, not dates; write times as "
-            f"ISO 8601 (2021-03-04 or 2021-03-04T10:30:00) or convert them with "
-            f"pandas.to_datetime(..., unit=...) first"
-        )
-    try:
-        return pd.to_datetime(values, errors="raise", format="mixed", utc=True)
-    except (ValueError, TypeError, OverflowError) as err:
+    def add(self, values: pd.Series, *, offset: int) -> None:
+        """Parse one part's times; ``offset`` is the number of rows before it."""
+        if self.numeric:
+            return
+        dtype = values.dtype
+        if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+            self.numeric = True
+            return
+        local, uniques = pd.factorize(values, use_na_sentinel=True)
+        distinct = pd.Series(uniques)
+        ok = True
         try:
-            parsed = pd.to_datetime(values, errors="coerce", format="mixed", utc=True)
-            bad = parsed.isna() & clean_text(values).notna()
-        except (ValueError, TypeError, OverflowError):
-            bad = pd.Series(False, index=values.index)
+            parsed = pd.to_datetime(distinct, errors="raise", format="mixed", utc=True)
+        except (ValueError, TypeError, OverflowError) as err:
+            ok = False
+            if self.failed is None:
+                self.failed = err
+            try:
+                parsed = pd.to_datetime(distinct, errors="coerce", format="mixed", utc=True)
+            except (ValueError, TypeError, OverflowError):
+                self.coerce_failed = True
+                self._suspect(np.arange(len(uniques)), local, uniques, offset)
+                return
+        nat = parsed.isna().to_numpy()
+        # Cells that may be named if the column fails: those that did not
+        # parse, and those that set or break its resolution.
+        suspect = nat.copy()
+        if ok and nat.any():
+            suspect &= clean_text(distinct).notna().to_numpy()
+        unit = str(parsed.dtype.unit)
+        ints = np.asarray(parsed.array.asi8)
+        if unit == "ns":
+            if self.fine is None and not nat.all():
+                fine = ~nat & (ints % 1000 != 0)
+                first = int(np.argmax(fine)) if fine.any() else int(np.argmax(~nat))
+                self.fine = (offset + int(np.argmax(local == first)), uniques[first])
+        else:
+            limit = (2**63 - 1) // 10 ** (3 * (3 - _UNITS.index(unit)))
+            wide = ~nat & (np.abs(np.where(nat, 0, ints)) > limit)
+            if wide.any():
+                self.too_wide = True
+                suspect |= wide
+        if suspect.any():
+            self._suspect(np.flatnonzero(suspect), local, uniques, offset)
+        if ok:
+            self.parts.append((np.append(ints, _NAT)[local], unit))
+
+    def _suspect(self, which: np.ndarray, local: np.ndarray, uniques: Any, offset: int) -> None:
+        codes = self.suspects.codes_of([uniques[i] for i in which])
+        lookup = np.full(len(uniques) + 1, -1, dtype=np.int64)
+        lookup[which] = codes
+        row_codes = lookup[local]
+        rows = np.flatnonzero(row_codes >= 0)
+        self.rows.append(rows + offset)
+        self.codes.append(row_codes[rows])
+        seen, first = np.unique(row_codes[rows], return_index=True)
+        for code, row in zip(seen.tolist(), rows[first].tolist(), strict=True):
+            if code == len(self.first_row):
+                self.first_row.append(offset + row)
+
+    def values(self, rows: Callable[[np.ndarray], str], n: int) -> tuple[np.ndarray, str]:
+        """Every row's time as int64 in the unit returned, or the error the whole column gives."""
+        if self.numeric:
+            raise RecordsError(
+                f"{self.source}: column {self.column!r} holds numbers, not dates; write times as "
+                f"ISO 8601 (2021-03-04 or 2021-03-04T10:30:00) or convert them with "
+                f"pandas.to_datetime(..., unit=...) first"
+            )
+        unit = max((u for _, u in self.parts), key=_UNITS.index, default="s")
+        if self.failed is None and not (self.too_wide and unit == "ns"):
+            arrays = []
+            for ints, part_unit in self.parts:
+                if part_unit != unit:
+                    factor = 10 ** (3 * (_UNITS.index(unit) - _UNITS.index(part_unit)))
+                    ints = np.where(ints == _NAT, _NAT, ints * factor)
+                arrays.append(ints)
+            self.parts = []
+            return (arrays[0] if len(arrays) == 1 else np.concatenate(arrays)), unit
+        self._raise(rows, n)
+
+    def _raise(self, rows: Callable[[np.ndarray], str], n: int) -> NoReturn:
+        cells = list(zip(self.first_row, self.suspects.values, strict=True))
+        if self.fine is not None:
+            cells.append(self.fine)
+        cells.sort(key=lambda cell: cell[0])
+        sample = pd.Series([value for _, value in cells], dtype=object)
+        err: Exception | None = self.failed
+        try:
+            pd.to_datetime(sample, errors="raise", format="mixed", utc=True)
+        except (ValueError, TypeError, OverflowError) as found:
+            err = found
+        if err is None:
+            err = pd.errors.OutOfBoundsDatetime("dates outside the range of nanoseconds")
         where = ""
-        if bad.any():
-            example = str(values[bad.to_numpy()].iloc[0])
-            where = f" such as {example!r} at {rows(bad)}"
+        if not self.coerce_failed:
+            try:
+                parsed = pd.to_datetime(sample, errors="coerce", format="mixed", utc=True)
+                bad_cells = (parsed.isna() & clean_text(sample).notna()).to_numpy()
+            except (ValueError, TypeError, OverflowError):
+                bad_cells = np.zeros(len(cells), dtype=bool)
+            bad_values = {value for (_, value), bad in zip(cells, bad_cells, strict=True) if bad}
+            is_bad = np.array([value in bad_values for value in self.suspects.values] + [False])
+            mask = np.zeros(n, dtype=bool)
+            example: Any = None
+            for part_rows, part_codes in zip(self.rows, self.codes, strict=True):
+                hit = is_bad[part_codes]
+                mask[part_rows[hit]] = True
+                if example is None and hit.any():
+                    example = self.suspects.values[int(part_codes[np.argmax(hit)])]
+            if mask.any():
+                where = f" such as {str(example)!r} at {rows(mask)}"
         raise RecordsError(
-            f"{source}: column {column!r} holds values that are not dates{where} ({err}); "
-            f"write times as ISO 8601 (2021-03-04 or 2021-03-04T10:30:00)"
+            f"{self.source}: column {self.column!r} holds values that are not dates{where} "
+            f"({err}); write times as ISO 8601 (2021-03-04 or 2021-03-04T10:30:00)"
         ) from err
 
 
-def _optional(values: pd.Series, clean: Callable[[pd.Series], pd.Series]) -> pd.Series:
-    if values.isna().all():
-        return pd.Series(pd.NA, index=values.index, dtype="string")
-    return clean(values)
-
-
-def _normalize_kinds(
-    values: pd.Series, source: str, column: str | None, rows: Callable[[pd.Series], str]
-) -> pd.Series:
-    text = clean_text(values)
-    missing = text.isna()
-    if missing.any():
-        raise MissingValueError(
-            f"{source}: column {column!r} (kind) is empty in {int(missing.sum())} "
-            f"row(s) ({rows(missing)}); every observation needs a kind, one of "
-            f"{list(KINDS)}"
-        )
-    mapping: dict[Any, str] = {}
-    for value in pd.unique(text):
-        try:
-            mapping[value] = normalize_kind(str(value))
-        except UnknownKindError as err:
-            raise UnknownKindError(
-                f"{source}: column {column!r}: {err} (at {rows(text == value)})"
-            ) from err
-    return per_distinct(text, lambda values: values.map(mapping))
+def _times_series(times: np.ndarray | None, unit: str, n: int) -> pd.Series:
+    if times is None:
+        return pd.Series(pd.NaT, index=pd.RangeIndex(n), dtype="datetime64[ns, UTC]")
+    return pd.Series(times.view(f"M8[{unit}]")).dt.tz_localize("UTC")
 
 
 def _check_one_kind(data: pd.DataFrame, source: str) -> None:

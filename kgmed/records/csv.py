@@ -5,13 +5,21 @@ from __future__ import annotations
 import csv
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from kgmed.errors import EmptyRecordsError, RecordsFileError, RecordsFileNotFound
+from kgmed._progress import check_progress, progress_bar
+from kgmed._validation import check_positive_int
+from kgmed.errors import (
+    EmptyRecordsError,
+    KgmedError,
+    ParameterError,
+    RecordsFileError,
+    RecordsFileNotFound,
+)
 from kgmed.records._io import line_numbers, parser_message
 from kgmed.records.core import Records, _from_long, _from_wide
 
@@ -36,6 +44,8 @@ def read_records(
     synonyms: Mapping[str, str] | None = None,
     sep: str | None = None,
     encoding: str = "utf-8-sig",
+    chunksize: int | None = None,
+    progress: bool | None = None,
 ) -> Records:
     r"""Read records from a CSV (or TSV) file.
 
@@ -62,6 +72,22 @@ def read_records(
         otherwise.
     encoding : str, default "utf-8-sig"
         Text encoding (UTF-8, with or without a byte-order mark).
+    chunksize : int, optional
+        Read a long file this many rows at a time, for a file larger than
+        memory: each chunk is normalized on its own and kept only as
+        integer codes into small tables of distinct values (patients,
+        labels, codes, ...), so that reading needs about the memory of the
+        resulting Records plus one chunk, however long the file. What needs
+        the whole file (labels adopting a code met in a later chunk, each
+        concept's display label, duplicates across chunks) is done once at
+        the end. The result, the report and any error message (and the
+        line it names) are those of reading the file whole. By default the
+        file is read at once. Not for a wide file (``kinds=`` or
+        ``indicators=``), which is read whole.
+    progress : bool, optional
+        Draw a progress bar over the chunks read on standard error: None
+        (the default) when standard error is a terminal, True always, False
+        never.
 
     Returns
     -------
@@ -81,6 +107,9 @@ def read_records(
         If the file is empty or holds no observation.
     RecordsError
         For bad contents, as :meth:`Records.from_dataframe` says.
+    ParameterError
+        If ``chunksize`` is not a positive integer or is given for a wide
+        file, or ``progress`` is not True, False or None.
 
     See Also
     --------
@@ -114,7 +143,24 @@ def read_records(
       label variants merged                1
       concepts: disease                    1
       concepts: symptom                    1
+
+    A file read a chunk at a time gives the same records: here ``FEVER``
+    (line 4) is a duplicate of ``fever`` (line 3), in another chunk.
+
+    >>> chunked = kgmed.read_records(path, chunksize=2, progress=False)
+    >>> chunked.data.equals(records.data), chunked.report == records.report
+    (True, True)
+    >>> chunked.report.dropped
+    {'duplicate': 1}
     """
+    if chunksize is not None:
+        chunksize = check_positive_int("chunksize", chunksize)
+        if kinds or indicators:
+            raise ParameterError(
+                f"chunksize= reads a long file (one observation per row); a wide file "
+                f"(kinds= or indicators=) is read whole: pass chunksize=None, got {chunksize!r}"
+            )
+    show = check_progress(progress)
     file = Path(path)
     name = file.name
     if not file.exists():
@@ -133,17 +179,94 @@ def read_records(
         )
     if sep is None:
         sep = "\t" if file.suffix.lower() in {".tsv", ".tab"} else ","
+    chunks = _chunks(file, sep=sep, encoding=encoding, utf16=utf16, chunksize=chunksize)
+    frames = progress_bar(chunks, show=show, desc=f"reading {name}", unit="chunk")
     try:
-        df = pd.read_csv(
-            file,
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            skip_blank_lines=False,
-            encoding=encoding,
-            quoting=csv.QUOTE_MINIMAL,
+        df = next(frames, None)
+        if df is None:
+            raise EmptyRecordsError(f"{name}: the table has no rows")
+        if len(df.columns) == 1 and sep not in head.decode(encoding, errors="replace"):
+            raise RecordsFileError(
+                f"{name}: found one column {str(df.columns[0])[:40]!r}, no {sep!r} separator; "
+                f"is this a CSV file? Pass sep= if fields are split by another character"
+            )
+        header = _file_header(df.columns, file, sep=sep, encoding=encoding)
+        df.columns = header
+        if not isinstance(df.index, pd.RangeIndex):
+            # pandas makes the first column(s) the index when the first data row
+            # has more fields than the header; the columns would shift silently.
+            n_extra = df.index.nlevels
+            raise RecordsFileError(
+                f"{name}: line 2 has {n_extra} more field(s) than the header's "
+                f"{len(df.columns)} columns (a trailing {sep!r}?); name every column "
+                f"in the header or remove the extra fields"
+            )
+        row_lines = line_numbers(file, sep=sep, encoding=encoding)
+        if kinds or indicators:
+            return _from_wide(
+                df,
+                kinds=kinds or {},
+                indicators=indicators or {},
+                patient=patient,
+                synonyms=synonyms,
+                source=name,
+                row_word="line",
+                row_lines=row_lines,
+            )
+        if patient is None:
+            patient = "patient_id"
+        return _from_long(
+            df,
+            patient=patient,
+            concept=concept,
+            kind=kind,
+            code=code,
+            system=system,
+            encounter=encounter,
+            time=time,
+            reason=reason,
+            keep=keep,
+            basket=basket,
+            synonyms=synonyms,
+            source=name,
+            row_word="line",
+            row_lines=row_lines,
+            rest=(chunk.set_axis(header, axis=1) for chunk in frames),
         )
+    except KgmedError:
+        # A file that cannot be parsed is that error, wherever in the file it
+        # is, as when the file is read whole: read the chunks not yet read.
+        for _ in chunks:
+            pass
+        raise
+    finally:
+        # Close the bar (a generator, typed as an iterator) and the file.
+        close = getattr(frames, "close", None)
+        if close is not None:
+            close()
+        chunks.close()
+
+
+def _chunks(
+    file: Path, *, sep: str, encoding: str, utf16: bool, chunksize: int | None
+) -> Generator[pd.DataFrame, None, None]:
+    """The file's rows as text, whole or ``chunksize`` rows at a time; errors name the file."""
+    name = file.name
+    options: dict[str, Any] = {
+        "sep": sep,
+        "dtype": str,
+        "keep_default_na": False,
+        "na_values": [""],
+        "skip_blank_lines": False,
+        "encoding": encoding,
+        "quoting": csv.QUOTE_MINIMAL,
+    }
+    try:
+        if chunksize is None:
+            yield pd.read_csv(file, **options)
+        else:
+            with pd.read_csv(file, chunksize=chunksize, **options) as reader:
+                yield from reader
     except UnicodeDecodeError as err:
         suggestion = "utf-16" if utf16 else "latin-1"
         raise RecordsFileError(
@@ -154,52 +277,6 @@ def read_records(
         raise EmptyRecordsError(f"{name}: the file holds no header and no rows") from err
     except pd.errors.ParserError as err:
         raise RecordsFileError(parser_message(name, err, file, sep, encoding)) from err
-    if len(df.columns) == 1 and sep not in head.decode(encoding, errors="replace"):
-        raise RecordsFileError(
-            f"{name}: found one column {str(df.columns[0])[:40]!r}, no {sep!r} separator; "
-            f"is this a CSV file? Pass sep= if fields are split by another character"
-        )
-    df.columns = _file_header(df.columns, file, sep=sep, encoding=encoding)
-    if not isinstance(df.index, pd.RangeIndex):
-        # pandas makes the first column(s) the index when the first data row
-        # has more fields than the header; the columns would shift silently.
-        n_extra = df.index.nlevels
-        raise RecordsFileError(
-            f"{name}: line 2 has {n_extra} more field(s) than the header's "
-            f"{len(df.columns)} columns (a trailing {sep!r}?); name every column "
-            f"in the header or remove the extra fields"
-        )
-    row_lines = line_numbers(file, sep=sep, encoding=encoding)
-    if kinds or indicators:
-        return _from_wide(
-            df,
-            kinds=kinds or {},
-            indicators=indicators or {},
-            patient=patient,
-            synonyms=synonyms,
-            source=name,
-            row_word="line",
-            row_lines=row_lines,
-        )
-    if patient is None:
-        patient = "patient_id"
-    return _from_long(
-        df,
-        patient=patient,
-        concept=concept,
-        kind=kind,
-        code=code,
-        system=system,
-        encounter=encounter,
-        time=time,
-        reason=reason,
-        keep=keep,
-        basket=basket,
-        synonyms=synonyms,
-        source=name,
-        row_word="line",
-        row_lines=row_lines,
-    )
 
 
 def _file_header(columns: pd.Index, file: Path, *, sep: str, encoding: str) -> list[Any]:
