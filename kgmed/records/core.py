@@ -531,10 +531,23 @@ class Records:
         1  local:fever           1
         """
         data = self.data
-        counts = data.groupby("concept_id", sort=False)["patient_id"].nunique()
-        first = data.drop_duplicates("concept_id").set_index("concept_id")
-        table = first[["label", "kind", "system", "code"]].assign(n_patients=counts)
-        table = table.rename_axis("concept_id").reset_index()
+        # Distinct (patient, concept) pairs counted on integer codes: no
+        # string groupby over every row.
+        concept, ids = pd.factorize(data["concept_id"])
+        concept = concept.astype(np.int64)
+        if data["encounter_id"].isna().all() and data["time"].isna().all():
+            # Duplicates are gone, so each row is one patient's concept.
+            held = concept
+        else:
+            patient = pd.factorize(data["patient_id"])[0].astype(np.int64)
+            pair = patient * len(ids) + concept
+            held = concept[~pd.Series(pair).duplicated().to_numpy()]
+        counts = np.bincount(held, minlength=len(ids))
+        # factorize numbers concepts in order of appearance: a row is a
+        # concept's first exactly where the running maximum of the codes grows.
+        first = np.flatnonzero(np.diff(np.maximum.accumulate(concept), prepend=-1) > 0)
+        table = data.iloc[first][["concept_id", "label", "kind", "system", "code"]]
+        table = table.assign(n_patients=counts).reset_index(drop=True)
         return table.sort_values(
             ["n_patients", "concept_id"], ascending=[False, True], ignore_index=True
         )

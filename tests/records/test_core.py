@@ -703,3 +703,23 @@ def test_report_table_and_text(record_files: Path) -> None:
     text = str(report)
     assert text.splitlines()[0] == "Records from long.csv"
     assert "dropped: duplicate" in text
+
+
+def test_concepts_count_each_patient_once_across_encounters() -> None:
+    df = pd.DataFrame(
+        {
+            "patient_id": ["p1", "p1", "p2", "p1", "p3", "p3"],
+            "encounter": ["e1", "e2", "e3", "e2", "e4", "e4"],
+            "concept": ["flu", "flu", "flu", "Fever", "fever", "cough"],
+            "kind": ["disease", "disease", "disease", "symptom", "symptom", "symptom"],
+        }
+    )
+    records = kgmed.Records.from_dataframe(df, encounter="encounter")
+    table = records.concepts()
+    # The slow, obvious count: distinct patients per concept.
+    expected = records.data.groupby("concept_id")["patient_id"].nunique()
+    assert dict(zip(table["concept_id"], table["n_patients"], strict=True)) == expected.to_dict()
+    # Most frequent first, ties by id.
+    assert table["concept_id"].tolist() == ["local:fever", "local:flu", "local:cough"]
+    assert table.loc[table["concept_id"] == "local:flu", "n_patients"].item() == 2
+    assert table.loc[table["concept_id"] == "local:fever", "label"].item() in {"Fever", "fever"}
