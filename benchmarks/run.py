@@ -603,7 +603,9 @@ def results_markdown(
     rdf: list[Result] | None = None,
     html: list[Result] | None = None,
     scale: Result | None = None,
+    cohorts: list[Result] | None = None,
 ) -> str:
+    from cohort_cases import cohort_section
     from html_cases import html_section
     from rdf_cases import rdf_section, repeat_lines
     from scale_cases import repeat_lines as scale_repeat_lines
@@ -637,6 +639,7 @@ def results_markdown(
         *rdf_section(rdf or []),
         *html_section(html or []),
         *scale_section(scale),
+        *(cohort_section(cohorts) if cohorts else []),
         *(quality or []),
         "## Input preparation (outside every timing above)",
         "",
@@ -713,7 +716,7 @@ def build_notes(results: list[dict[str, Result]], skipped: list[str]) -> list[st
 
 
 #: The sections --only can run alone (the rules tables are the rest of the suite).
-SECTIONS = ("readers", "rdf", "html", "scale", "quality")
+SECTIONS = ("readers", "rdf", "html", "scale", "cohorts", "quality")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -763,6 +766,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "next to mlxtend, pyfim and scipy)",
     )
     parser.add_argument(
+        "--no-cohorts",
+        action="store_true",
+        help="skip the cohorts section (ARI on groups of known truth, find at 100k "
+        "patients, risk models next to kg.link)",
+    )
+    parser.add_argument(
         "--scale-sizes",
         type=int,
         nargs="+",
@@ -809,6 +818,7 @@ def main(argv: list[str] | None = None) -> None:
         "rdf": args.only in (None, "rdf") and not args.no_rdf,
         "html": args.only in (None, "html") and not args.no_html,
         "scale": args.only in (None, "scale") and not args.no_scale,
+        "cohorts": args.only in (None, "cohorts") and not args.no_cohorts,
         "quality": args.only in (None, "quality") and not args.no_quality,
     }
     datasets = [("synthetic", n) for n in args.sizes] if wanted["rules"] else []
@@ -870,6 +880,11 @@ def main(argv: list[str] | None = None) -> None:
 
         scale_sizes = args.scale_sizes or (SCALE_QUICK if args.quick else SCALE_SIZES)
         scale = run_section(scale_sizes, args.repeats, args.quick)
+    cohorts: list[Result] = []
+    if wanted["cohorts"]:
+        from cohort_cases import run_section as run_cohorts
+
+        cohorts = run_cohorts(args.repeats, args.quick)
 
     notes: list[str] = []
     if results:
@@ -895,6 +910,11 @@ def main(argv: list[str] | None = None) -> None:
     if scale:
         print()
         print("\n".join(scale_section(scale)))
+    if cohorts:
+        from cohort_cases import cohort_section
+
+        print()
+        print("\n".join(cohort_section(cohorts)))
     quality: list[str] = []
     if wanted["quality"]:
         from quality import quality_section
@@ -904,7 +924,9 @@ def main(argv: list[str] | None = None) -> None:
         print("\n".join(quality))
     if args.write:
         RESULTS.write_text(
-            results_markdown(args, results, notes, load_start, readers, quality, rdf, html, scale)
+            results_markdown(
+                args, results, notes, load_start, readers, quality, rdf, html, scale, cohorts
+            )
         )
         print(f"\nwrote {RESULTS.relative_to(ROOT)}")
 

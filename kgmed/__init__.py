@@ -14,7 +14,18 @@ Examples
 
 from importlib.metadata import PackageNotFoundError, version
 
-from kgmed import datasets, knowledge, linking, query, rdf, reasoning, schema, viz
+from kgmed import (
+    cohorts,
+    datasets,
+    knowledge,
+    linking,
+    models,
+    query,
+    rdf,
+    reasoning,
+    schema,
+    viz,
+)
 from kgmed.build import build, graph_from_rules, recorded_reasons
 from kgmed.errors import (
     ColumnNotFound,
@@ -71,12 +82,14 @@ __all__ = [
     "UnknownKindError",
     "__version__",
     "build",
+    "cohorts",
     "datasets",
     "graph_from_rules",
     "knowledge",
     "linking",
     "load",
     "mine_rules",
+    "models",
     "query",
     "rdf",
     "read_columbia_kb",

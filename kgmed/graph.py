@@ -27,7 +27,7 @@ from kgmed.errors import (
 )
 from kgmed.mining.rules import RULE_COLUMNS
 from kgmed.records._normalize import clean_text
-from kgmed.schema import KINDS, RELATION_ALIASES, RELATIONS, concept_id_for
+from kgmed.schema import NODE_KINDS, RELATION_ALIASES, RELATIONS, concept_id_for
 
 __all__ = ["EDGE_COLUMNS", "NODE_COLUMNS", "KnowledgeGraph", "load"]
 
@@ -194,8 +194,9 @@ class KnowledgeGraph:
         Parameters
         ----------
         kind : str, optional
-            Only concepts of this kind (one of :data:`kgmed.schema.KINDS`,
-            or ``"rule"`` for rule nodes).
+            Only concepts of this kind (one of :data:`kgmed.schema.KINDS`),
+            or ``"rule"`` for rule nodes, ``"cohort"`` for cohort nodes (see
+            :data:`kgmed.schema.NODE_KINDS`).
 
         Returns
         -------
@@ -215,8 +216,8 @@ class KnowledgeGraph:
         >>> kg.nodes("disease").columns.tolist()
         ['id', 'label', 'kind', 'system', 'code', 'n_patients']
         """
-        if kind is not None and kind not in (*KINDS, "rule"):
-            raise ParameterError(f"unknown kind {kind!r}; kinds are {[*KINDS, 'rule']}")
+        if kind is not None and kind not in NODE_KINDS:
+            raise ParameterError(f"unknown kind {kind!r}; kinds are {list(NODE_KINDS)}")
         rows = [{"id": node, **attrs} for node, attrs in self.graph.nodes(data=True)]
         table = pd.DataFrame(rows, columns=list(NODE_COLUMNS))
         table["n_patients"] = table["n_patients"].astype("Int64")
@@ -717,6 +718,23 @@ class KnowledgeGraph:
         if self._index is not None:
             self._index.by_id[xref.casefold()] = node
 
+    # -- cohorts ---------------------------------------------------------------
+
+    def add_cohorts(self, cohorts: Any, **options: Any) -> pd.Series:
+        """Add cohort nodes with ``characterized_by`` edges; see :func:`kgmed.cohorts.add_cohorts`.
+
+        Examples
+        --------
+        >>> import kgmed
+        >>> records = kgmed.datasets.synthetic(3000, random_state=0)
+        >>> kg = kgmed.build(records)
+        >>> int(kg.add_cohorts(kgmed.cohorts.find(records, n_cohorts=3))["added"])
+        3
+        """
+        from kgmed import cohorts as cohorts_module
+
+        return cohorts_module.add_cohorts(self, cohorts, **options)
+
     # -- persistence ---------------------------------------------------------
 
     def to_rdf(self, *, base: str | None = None, evidence: bool = True) -> Any:
@@ -1120,15 +1138,21 @@ def _check_relation(relation: str) -> None:
 
 #: Relations that build makes for rule nodes; no curated statement has them.
 _RULE_RELATIONS: tuple[str, ...] = ("antecedent_of", "implies")
+#: Relations kgmed makes for its own nodes (rules, cohorts), which no
+#: curated statement has, with what makes them.
+_OWN_RELATIONS: dict[str, str] = {
+    **dict.fromkeys(_RULE_RELATIONS, "rule nodes (build(..., rule_nodes=True))"),
+    "characterized_by": "cohort nodes (kg.add_cohorts(cohorts))",
+}
 
 
 def _relation_of(term: str) -> tuple[str, bool]:
     key = "_".join(term.strip().lower().replace("-", " ").split())
-    if key in _RULE_RELATIONS:
+    if key in _OWN_RELATIONS:
         raise ParameterError(
-            f"relation {term!r} links rule nodes (build(..., rule_nodes=True)) and "
+            f"relation {term!r} links {_OWN_RELATIONS[key]} and "
             f"cannot be curated; relations between concepts are "
-            f"{[r for r in RELATIONS if r not in _RULE_RELATIONS]}"
+            f"{[r for r in RELATIONS if r not in _OWN_RELATIONS]}"
         )
     if key in RELATIONS:
         return key, False
@@ -1136,7 +1160,7 @@ def _relation_of(term: str) -> tuple[str, bool]:
         return RELATION_ALIASES[key]
     raise ParameterError(
         f"unknown relation {term!r}; relations are "
-        f"{[r for r in RELATIONS if r not in _RULE_RELATIONS]} "
+        f"{[r for r in RELATIONS if r not in _OWN_RELATIONS]} "
         f"and aliases {list(RELATION_ALIASES)}"
     )
 

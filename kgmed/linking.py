@@ -40,6 +40,7 @@ from kgmed._validation import check_fraction, check_positive_int
 from kgmed.errors import GraphError, ParameterError
 
 if TYPE_CHECKING:
+    from kgmed.cohorts import Cohorts
     from kgmed.graph import KnowledgeGraph
 
 __all__ = ["CANDIDATES", "EVIDENCE_KINDS", "PatientLink", "link", "link_many"]
@@ -171,6 +172,11 @@ class PatientLink:
         Symptoms not yet asked about: ``id``, ``label``,
         ``information_gain`` (bits expected from the answer), ``p_yes``
         (chance the answer is yes); most informative first.
+    cohort : dict or None
+        With ``link(..., cohorts=cohorts)``, the cohort of patients the
+        patient is closest to (:meth:`kgmed.cohorts.Cohorts.about`:
+        ``cohort``, ``name``, ``n_patients``, ``share``,
+        ``characterized_by``); None otherwise.
     """
 
     matched: pd.DataFrame
@@ -181,6 +187,7 @@ class PatientLink:
     notes: list[str] = field(default_factory=list)
     #: The graph the patient was linked to (for :meth:`to_html`).
     kg: KnowledgeGraph | None = field(default=None, repr=False, compare=False)
+    cohort: dict[str, Any] | None = None
 
     def explain(self, *, top: int = 3) -> str:
         """A short report in plain words, with the counts behind it.
@@ -236,6 +243,12 @@ class PatientLink:
         if len(self.next_questions):
             asks = ", ".join(self.next_questions["label"].head(3))
             lines.append(f"Ask next: {asks}.")
+        if self.cohort is not None:
+            size = self.cohort.get("n_patients")
+            counted = f" ({size:,} patients)" if size is not None else ""
+            lines.append(
+                f"Closest cohort: {self.cohort['cohort']}, {self.cohort['name']}{counted}."
+            )
         lines += self.notes
         lines.append(
             "This is what the records of many patients show, not a diagnosis; a clinician decides."
@@ -291,6 +304,7 @@ class PatientLink:
             "diagnoses": records(self.diagnoses),
             "treatments": records(self.treatments),
             "next_questions": records(self.next_questions),
+            "cohort": None if self.cohort is None else _plain_dict(self.cohort),
             "notes": list(self.notes),
         }
 
@@ -303,6 +317,10 @@ def _supported(diagnoses: pd.DataFrame) -> pd.Series:
     """
     has_support = diagnoses["supporting"].map(len) > 0
     return has_support & (diagnoses["score"] > diagnoses["prior"])
+
+
+def _plain_dict(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {str(k): _plain(v) for k, v in values.items()}
 
 
 def _plain(value: Any) -> Any:
@@ -380,6 +398,7 @@ def link(
     synonyms: Mapping[str, str] | None = None,
     n_treatments: int = 5,
     n_questions: int = 5,
+    cohorts: Cohorts | None = None,
 ) -> PatientLink:
     """Link one patient to the graph: candidate diagnoses, treatments, next questions.
 
@@ -406,6 +425,10 @@ def link(
         (``{"pyrexia": "fever", "runny nose": "rhinorrhea"}``).
     n_treatments, n_questions : int, default 5
         Treatments per leading diagnosis, and questions, returned.
+    cohorts : kgmed.cohorts.Cohorts, optional
+        Cohorts found in records like the graph's
+        (:func:`kgmed.cohorts.find`): the link then names the cohort the
+        patient's concepts are closest to (:attr:`PatientLink.cohort`).
 
     Returns
     -------
@@ -438,6 +461,13 @@ def link(
     n_treatments = check_positive_int("n_treatments", n_treatments)
     n_questions = check_positive_int("n_questions", n_questions)
     fuzzy = check_fraction("fuzzy", fuzzy)
+    if cohorts is not None:
+        from kgmed.cohorts import Cohorts
+
+        if not isinstance(cohorts, Cohorts):
+            raise ParameterError(
+                f"cohorts must be what kgmed.cohorts.find returns, got {type(cohorts).__name__}"
+            )
     pairs, from_records = _terms(patient)
     closed_world = from_records if closed_world is None else bool(closed_world)
     model = _model(kg)
@@ -489,7 +519,10 @@ def link(
     supported = diagnoses[_supported(diagnoses)]
     treatments = _treatments(kg, supported, taking, n_treatments)
     questions = _questions(kg, model, diagnoses, present + absent, n_questions)
-    return PatientLink(matched, unmatched, diagnoses, treatments, questions, notes, kg=kg)
+    result = PatientLink(matched, unmatched, diagnoses, treatments, questions, notes, kg=kg)
+    if cohorts is not None:
+        result.cohort = cohorts.about(cohorts.assign(result))
+    return result
 
 
 def _times(rows: Any, matrix: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

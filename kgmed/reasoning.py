@@ -399,7 +399,8 @@ def similar(
         Rows returned at most.
     relations : sequence of str, optional
         Relations whose neighbours count; by default every relation except
-        those between concepts of the same kind (``comorbid_with``...).
+        those between concepts of the same kind (``comorbid_with``...) and
+        cohorts' ``characterized_by``.
 
     Returns
     -------
@@ -467,7 +468,9 @@ def _profiles(
         if relation in _NOT_PATHS or (relations is not None and relation not in relations):
             continue
         kinds = (kg.graph.nodes[u].get("kind"), kg.graph.nodes[v].get("kind"))
-        if relations is None and kinds[0] == kinds[1]:
+        # By default neither same-kind relations nor cohorts (a group of
+        # patients is no property of a concept) make concepts similar.
+        if relations is None and (kinds[0] == kinds[1] or relation == "characterized_by"):
             continue
         for a, b, column in ((u, v, "p_target_given_source"), (v, u, "p_source_given_target")):
             if kg.graph.nodes[a].get("kind") != kind:

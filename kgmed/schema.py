@@ -16,6 +16,7 @@ __all__ = [
     "CODE_SYSTEMS",
     "CORE_KINDS",
     "KINDS",
+    "NODE_KINDS",
     "RELATIONS",
     "RELATION_ALIASES",
     "Relation",
@@ -31,6 +32,11 @@ CORE_KINDS: tuple[str, ...] = ("disease", "symptom", "treatment")
 
 #: Every node kind a concept may have. Readers may produce the last three.
 KINDS: tuple[str, ...] = (*CORE_KINDS, "finding", "procedure", "lab")
+
+#: Every kind a node of a graph may have: the concepts' kinds, and the nodes
+#: kgmed makes itself, rules (``build(..., rule_nodes=True)``) and cohorts
+#: (:func:`kgmed.cohorts.add_cohorts`).
+NODE_KINDS: tuple[str, ...] = (*KINDS, "rule", "cohort")
 
 _KIND_ALIASES: dict[str, str] = {
     "diagnosis": "disease",
@@ -136,6 +142,7 @@ RELATIONS: dict[str, Relation] = {
         Relation("associated_with", "*", "*", symmetric=True),
         Relation("antecedent_of", "*", "rule", symmetric=False),
         Relation("implies", "rule", "*", symmetric=False),
+        Relation("characterized_by", "cohort", "*", symmetric=False),
     )
 }
 

@@ -56,6 +56,7 @@ KIND_STYLES: dict[str, tuple[str, str]] = {
     "procedure": ("#30638e", "star"),
     "lab": ("#66a182", "hexagon"),
     "rule": ("#9e9e9e", "box"),
+    "cohort": ("#3b5b92", "diamond"),
 }
 
 #: Colour of each relation's edges.
@@ -68,6 +69,7 @@ RELATION_COLORS: dict[str, str] = {
     "associated_with": "#b0b0b0",
     "antecedent_of": "#9e9e9e",
     "implies": "#616161",
+    "characterized_by": "#7b8fb8",
 }
 
 # Above this many nodes, vis-network's "improved layout" (slow on big

@@ -160,6 +160,7 @@ def bind_prefixes(graph: Graph, base: str = DEFAULT_BASE) -> None:
     graph.bind("source", Namespace(base + "source/"))
     graph.bind("local", Namespace(base + "concept/local/"))
     graph.bind("rule", Namespace(base + "concept/rule/"))
+    graph.bind("cohort", Namespace(base + "concept/cohort/"))
     for prefix, namespace in STANDARD_IRIS.items():
         graph.bind(prefix.lower(), Namespace(namespace))
 
@@ -186,7 +187,7 @@ def _triples(kg: KnowledgeGraph, *, base: str, evidence: bool) -> Iterator[tuple
             raise ParameterError(
                 f"concept {node!r} has kind {kind!r}, which RDF export cannot type"
             )
-        if kind != "rule":
+        if kind not in ("rule", "cohort"):
             yield iri, RDF.type, KGMED.Concept
             yield iri, RDF.type, BIOLINK_CATEGORIES[kind]
         yield iri, RDF.type, KIND_CLASSES[kind]

@@ -33,7 +33,7 @@ RDF_RELATIONS: dict[URIRef, str] = {
     **{
         predicate: relation
         for relation, predicate in PREDICATES.items()
-        if relation not in ("antecedent_of", "implies")
+        if relation not in ("antecedent_of", "implies", "characterized_by")
     },
     BIOLINK.has_phenotype: "has_symptom",
     BIOLINK.phenotype_of: "symptom_of",

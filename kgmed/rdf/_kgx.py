@@ -127,9 +127,11 @@ def to_kgx(
     ``false``) and ``provenance``. A missing value is an empty cell.
 
     **Rule nodes** (kind ``"rule"``, from ``build(..., rule_nodes=True)``)
-    and their ``antecedent_of``/``implies`` edges are kgmed's own construct,
-    with no Biolink category or predicate: they are left out. The mined
-    rules stay in :attr:`KnowledgeGraph.rules`.
+    and their ``antecedent_of``/``implies`` edges, and **cohort nodes**
+    (kind ``"cohort"``, from :meth:`KnowledgeGraph.add_cohorts`) and their
+    ``characterized_by`` edges, are kgmed's own constructs, with no Biolink
+    category or predicate: they are left out. The mined rules stay in
+    :attr:`KnowledgeGraph.rules`.
 
     **Privacy**: no patient identifier is written (the graph holds none), and
     no count under the graph's ``min_patients`` (``params["min_patients"]``,
@@ -257,12 +259,12 @@ def _write(path: Path, columns: tuple[str, ...], rows: Iterable[tuple[str, ...]]
 
 
 def _curies(kg: KnowledgeGraph) -> dict[str, str]:
-    """The CURIE written for each concept that is not a rule node."""
+    """The CURIE written for each concept that is not a rule or cohort node."""
     curies: dict[str, str] = {}
     seen: dict[str, str] = {}
     for node, attrs in kg.graph.nodes(data=True):
         kind = attrs.get("kind")
-        if kind == "rule":
+        if kind in ("rule", "cohort"):
             continue
         if kind not in BIOLINK_CATEGORIES:
             raise GraphError(

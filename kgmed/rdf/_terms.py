@@ -15,7 +15,7 @@ from urllib.parse import quote, unquote
 from rdflib import Namespace, URIRef
 
 from kgmed.errors import ParameterError
-from kgmed.schema import KINDS, RELATIONS
+from kgmed.schema import NODE_KINDS, RELATIONS
 
 __all__ = [
     "BIOLINK",
@@ -61,7 +61,8 @@ STANDARD_IRIS: dict[str, str] = {
     "DRUGBANK": "http://identifiers.org/drugbank/",
 }
 
-#: The class of each node kind (``rule`` nodes are ``kgmed:Rule``).
+#: The class of each node kind (``rule`` nodes are ``kgmed:Rule``, ``cohort``
+#: nodes ``kgmed:Cohort``).
 KIND_CLASSES: dict[str, URIRef] = {
     "disease": KGMED.Disease,
     "symptom": KGMED.Symptom,
@@ -70,6 +71,7 @@ KIND_CLASSES: dict[str, URIRef] = {
     "procedure": KGMED.Procedure,
     "lab": KGMED.Lab,
     "rule": KGMED.Rule,
+    "cohort": KGMED.Cohort,
 }
 
 #: The Biolink category of each node kind, written beside kgmed's own class.
@@ -88,7 +90,8 @@ PREDICATES: dict[str, URIRef] = {
 }
 
 #: The Biolink predicate each relation maps to (KGX export, ontology alignment).
-#: ``antecedent_of`` and ``implies`` link kgmed's rule nodes and have none.
+#: ``antecedent_of`` and ``implies`` link kgmed's rule nodes, and
+#: ``characterized_by`` its cohort nodes: they have none.
 BIOLINK_PREDICATES: dict[str, URIRef] = {
     "has_symptom": BIOLINK.has_phenotype,
     "treated_with": BIOLINK.treated_by,
@@ -98,7 +101,7 @@ BIOLINK_PREDICATES: dict[str, URIRef] = {
     "associated_with": BIOLINK.associated_with,
 }
 
-assert set(KIND_CLASSES) == {*KINDS, "rule"}
+assert set(KIND_CLASSES) == set(NODE_KINDS)
 
 # Characters kept as they are in the encoded part of an IRI; "~" is left out
 # so that the hashed form below ("~" + hex) never collides with an encoded id.
