@@ -895,6 +895,16 @@ def targets(result: Result) -> list[str]:
                 f"{_verdict(speedup >= 50)}, {speedup:.1f}x (mlxtend {_s(theirs)} s with the "
                 f"lists made from the records, kgmed.build {_s(float(build['median']))} s{extra})."
             )
+            records = figures(at_100k, "matrix", "records")
+            if speedup < 50 and records:
+                lines.append(
+                    f"  What stands in the way: 50x would be {_s(theirs / 50)} s for the whole "
+                    f"build, and turning the long table into Records (every label, kind and id "
+                    f"cleaned, duplicates found, string columns built) takes "
+                    f"{_s(float(records['median']))} s of it alone; the rest is counting, the "
+                    f"Fisher tests, the networkx graph and the noisy-OR fit of each symptom and "
+                    f"treatment, which mlxtend's pipeline does not do."
+                )
             share = _used_mib(build) / max(_used_mib(mlx), 1e-9)
             lines.append(
                 f"- 100k patients, no more than a third of mlxtend's peak memory: "
@@ -902,6 +912,14 @@ def targets(result: Result) -> list[str]:
                 f"{_used_mib(build):,.0f} MiB, mlxtend {_used_mib(mlx):,.0f} MiB; absolute peaks "
                 f"{_abs_mib(build):,.0f} and {_abs_mib(mlx):,.0f} MiB)."
             )
+            if share > 1 / 3 and records:
+                lines.append(
+                    f"  What stands in the way: a third is {_used_mib(mlx) / 3:,.0f} MiB, and "
+                    f"making the Records needs {_used_mib(records):,.0f} MiB: their eight text "
+                    f"columns hold about 120 bytes per row (docs/scaling.md). Records kept as "
+                    f"integer codes into tables of distinct values (categoricals) would take a "
+                    f"fraction of that; pandas' string columns are the cost today."
+                )
         else:
             lines.append(f"- 100k patients, build vs mlxtend: {missing}.")
     else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -85,3 +87,28 @@ def test_stages_refuse_a_stage_they_do_not_have() -> None:
         stages.start("one")
         with pytest.raises(ValueError, match="unknown stage 'three'"):
             stages.start("three")
+
+
+@pytest.mark.shared_data
+def test_readers_draw_a_bar_over_their_inputs_only_when_asked(
+    shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = shared_data / "synthea_csv_59_ca"
+    quiet = kgmed.read_synthea(export / "csv", tables=["conditions", "medications"])
+    assert capsys.readouterr().err == ""
+    shown = kgmed.read_synthea(export / "csv", tables=["conditions", "medications"], progress=True)
+    err = capsys.readouterr().err
+    assert "reading Synthea" in err
+    assert "table" in err
+    pd.testing.assert_frame_equal(quiet.data, shown.data)
+
+    bundles = sorted((export / "fhir_r4").glob("*.json"))[:5]
+    quiet = kgmed.read_fhir(bundles)
+    assert capsys.readouterr().err == ""
+    shown = kgmed.read_fhir(bundles, progress=True)
+    err = capsys.readouterr().err
+    assert "reading FHIR" in err
+    assert "0/5" in err  # the bar counts the five bundles
+    pd.testing.assert_frame_equal(quiet.data, shown.data)
+    with pytest.raises(kgmed.ParameterError, match="progress"):
+        kgmed.read_fhir(bundles, progress="on")

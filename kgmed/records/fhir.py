@@ -13,6 +13,7 @@ from typing import Any, Union
 
 import pandas as pd
 
+from kgmed._progress import check_progress, progress_bar
 from kgmed.errors import (
     EmptyRecordsError,
     ParameterError,
@@ -130,6 +131,7 @@ def read_fhir(
     ingredients: bool = True,
     ranges: Mapping[str, ReferenceRange] | None = None,
     adult_age: float | None = 18,
+    progress: bool | None = None,
 ) -> Records:
     """Read FHIR R4 resources into Records.
 
@@ -178,6 +180,10 @@ def read_fhir(
         than this (by their Patient's ``birthDate``) are not judged against
         them and are counted as ``"measurement of a patient under 18"``.
         None judges every patient's.
+    progress : bool, optional
+        Draw a progress bar over the files and bundles read on standard error: None
+        (the default) when standard error is a terminal, True always, False
+        never.
 
     Returns
     -------
@@ -243,7 +249,8 @@ def read_fhir(
     inputs, source = _inputs(paths_or_bundles)
     counts: dict[str, Counter[str]] = {name: Counter() for name, _ in inputs}
     entries: list[_Entry] = []
-    for name, item in inputs:
+    show = check_progress(progress)
+    for name, item in progress_bar(inputs, show=show, desc="reading FHIR", unit="file"):
         for where, resource in _parsed(name, item, counts[name]):
             _unpack(resource, name, where, None, entries, counts[name], top=True)
     unique, index = _index(entries, counts)

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from kgmed._progress import check_progress, progress_bar
 from kgmed.errors import (
     ColumnNotFound,
     EmptyRecordsError,
@@ -115,6 +116,7 @@ def read_synthea(
     adult_age: float | None = 18,
     tables: Sequence[str] = SYNTHEA_TABLES,
     encoding: str = "utf-8-sig",
+    progress: bool | None = None,
 ) -> Records:
     r"""Read Synthea's CSV export (``output/csv``) into Records.
 
@@ -164,6 +166,10 @@ def read_synthea(
         ``("conditions", "medications")``.
     encoding : str, default "utf-8-sig"
         Text encoding of the CSV files.
+    progress : bool, optional
+        Draw a progress bar over the tables read on standard error: None
+        (the default) when standard error is a terminal, True always, False
+        never.
 
     Returns
     -------
@@ -241,7 +247,8 @@ def read_synthea(
     pieces: list[pd.DataFrame] = []
     measured: list[pd.DataFrame] = []
     file_rows: dict[str, int] = {}
-    for name in wanted:
+    show = check_progress(progress)
+    for name in progress_bar(wanted, show=show, desc="reading Synthea", unit="table"):
         path = root / f"{name}.csv"
         if not path.is_file():
             state.notes.append(f"{path.name}: not in the export (optional)")
