@@ -25,6 +25,7 @@ import pandas as pd
 from scipy import sparse
 
 from kgmed import _features
+from kgmed._progress import check_progress, progress_bar
 from kgmed._validation import check_choice, check_fraction, check_positive_int
 from kgmed.errors import GraphError, ParameterError
 from kgmed.mining import benjamini_hochberg, fisher_greater
@@ -698,6 +699,7 @@ def find(
     feature_weight: float = 1.0,
     options: dict[str, Any] | None = None,
     random_state: int | None = 0,
+    progress: bool | None = None,
 ) -> Cohorts:
     """Find groups of similar patients with scikit-learn.
 
@@ -767,6 +769,10 @@ def find(
     random_state : int or None, default 0
         Seed of k-means' starts and of the silhouette sample: the same
         records give the same cohorts, numbered and named the same.
+    progress : bool, optional
+        Draw a progress bar over the numbers of cohorts compared on standard error: None (the
+        default) when standard error is a terminal, True always, False
+        never.
 
     Returns
     -------
@@ -810,6 +816,7 @@ def find(
     0  hypertension          324        0.953      0.159
     1    lisinopril          211        0.621      0.081
     """
+    check_progress(progress)  # a bad value fails before any work
     _features.check_records(records, "find")
     method = check_choice("method", method, METHODS)
     weighting = check_choice("weighting", weighting, WEIGHTINGS)
@@ -863,7 +870,8 @@ def find(
         search = rows[np.sort(rng.choice(n, size=MINIBATCH_ABOVE, replace=False))]
         floor = math.ceil(min_patients * MINIBATCH_ABOVE / n)
     runs = []
-    for k in ks:
+    show = check_progress(progress)
+    for k in progress_bar(ks, show=show, desc="cohorts", unit="k"):
         estimator, raw = _cluster(engine, k, search, min_patients, options, random_state)
         runs.append((k, estimator, raw, _silhouette(search, raw, random_state)))
     scores = pd.DataFrame(

@@ -22,6 +22,7 @@ import pandas as pd
 from scipy import sparse
 
 from kgmed import _features
+from kgmed._progress import check_progress, progress_bar
 from kgmed._validation import check_choice, check_positive_int
 from kgmed.errors import ConceptNotFound, ParameterError
 from kgmed.records import Records
@@ -302,6 +303,7 @@ def risk(
     missing: str = "error",
     options: dict[str, Any] | None = None,
     random_state: int | None = 0,
+    progress: bool | None = None,
 ) -> RiskModel:
     """Fit a risk model for a disease (or a value) and set it beside the graph.
 
@@ -360,6 +362,10 @@ def risk(
         ``{"max_iter": 300}``).
     random_state : int or None, default 0
         Seed of the folds, of gradient boosting and of the permutations.
+    progress : bool, optional
+        Draw a progress bar over the cross-validation folds on standard
+        error: None (the default) when standard error is a terminal, True
+        always, False never.
 
     Returns
     -------
@@ -401,6 +407,7 @@ def risk(
     0  polydipsia    has_symptom      both
     1    polyuria    has_symptom      both
     """
+    check_progress(progress)  # a bad value fails before any work
     records = _features.check_records(records, "risk")
     model = check_choice("model", model, MODELS)
     cv = check_positive_int("cv", cv, minimum=2)
@@ -491,7 +498,9 @@ def risk(
     pipeline = _pipeline(
         task, model, 0 if numeric is None else len(numeric.names), options, random_state, x.shape
     )
-    folds, predictions = _cross_validate(pipeline, x, y, task, cv, random_state)
+    folds, predictions = _cross_validate(
+        pipeline, x, y, task, cv, random_state, check_progress(progress)
+    )
     scores, calibration = _scores(task, y, predictions, folds, min_patients)
     final = _fit(pipeline, x, y)
     drivers = _drivers(
@@ -701,6 +710,7 @@ def _cross_validate(
     task: str,
     cv: int,
     random_state: int | None,
+    show: bool = False,
 ) -> tuple[pd.DataFrame, npt.NDArray[np.float64]]:
     from kgmed._sklearn import (
         KFold,
@@ -717,7 +727,14 @@ def _cross_validate(
     )
     predictions = np.zeros(len(y))
     rows = []
-    for fold, (train, test) in enumerate(splitter.split(np.zeros(len(y)), y), 1):
+    splits = progress_bar(
+        splitter.split(np.zeros(len(y)), y),
+        show=show,
+        desc="cross-validation",
+        total=cv,
+        unit="fold",
+    )
+    for fold, (train, test) in enumerate(splits, 1):
         fitted = _fit(pipeline, x[train], y[train])
         if task == "classification":
             predictions[test] = fitted.predict_proba(x[test])[:, 1]

@@ -112,3 +112,24 @@ def test_readers_draw_a_bar_over_their_inputs_only_when_asked(
     pd.testing.assert_frame_equal(quiet.data, shown.data)
     with pytest.raises(kgmed.ParameterError, match="progress"):
         kgmed.read_fhir(bundles, progress="on")
+
+
+def test_cohorts_and_risk_draw_a_bar_only_when_asked(
+    records: kgmed.Records, capsys: pytest.CaptureFixture[str]
+) -> None:
+    quiet = kgmed.cohorts.find(records, max_cohorts=3)
+    assert capsys.readouterr().err == ""
+    shown = kgmed.cohorts.find(records, max_cohorts=3, progress=True)
+    assert "cohorts" in capsys.readouterr().err
+    assert quiet.labels.equals(shown.labels)
+    quiet_model = kgmed.models.risk(records, "influenza", cv=3)
+    assert capsys.readouterr().err == ""
+    shown_model = kgmed.models.risk(records, "influenza", cv=3, progress=True)
+    err = capsys.readouterr().err
+    assert "cross-validation" in err
+    assert "0/3" in err
+    pd.testing.assert_frame_equal(quiet_model.folds, shown_model.folds)
+    with pytest.raises(kgmed.ParameterError, match="progress"):
+        kgmed.cohorts.find(records, progress="yes")
+    with pytest.raises(kgmed.ParameterError, match="progress"):
+        kgmed.models.risk(records, "influenza", progress=1)
