@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from kgmed._progress import check_progress, progress_bar
 from kgmed._validation import check_columns
 from kgmed.errors import (
     EmptyRecordsError,
@@ -210,6 +211,7 @@ def read_omop(
     ranges: Mapping[str, vocab.ReferenceRange] | None = None,
     adult_age: float | None = 18,
     encoding: str = "utf-8-sig",
+    progress: bool | None = None,
 ) -> Records:
     r"""Read records from OMOP CDM v5.4 tables.
 
@@ -274,6 +276,10 @@ def read_omop(
         everyone's.
     encoding : str, default "utf-8-sig"
         Text encoding of the files.
+    progress : bool, optional
+        Draw a progress bar over the files read on standard error: None
+        (the default) when standard error is a terminal, True always, False
+        never.
 
     Returns
     -------
@@ -347,7 +353,7 @@ def read_omop(
     _common.check_options(
         basket=basket, social=social, ingredients=ingredients, ranges=ranges, adult_age=adult_age
     )
-    source, loaded, notes = _load(tables, encoding=encoding)
+    source, loaded, notes = _load(tables, encoding=encoding, show=check_progress(progress))
     events = [name for name in EVENT_TABLES if name in loaded]
     if not events:
         raise RecordsError(
@@ -522,7 +528,10 @@ def _table_name(key: object) -> str:
 
 
 def _load(
-    tables: str | os.PathLike[str] | Mapping[str, pd.DataFrame], *, encoding: str
+    tables: str | os.PathLike[str] | Mapping[str, pd.DataFrame],
+    *,
+    encoding: str,
+    show: bool = False,
 ) -> tuple[str, dict[str, _Table], list[str]]:
     """The OMOP tables given, keyed by table name; a name for the input; notes."""
     if isinstance(tables, Mapping):
@@ -555,7 +564,8 @@ def _load(
             f"OMOP concept table for the names, vocabularies and codes of the concept ids: "
             f"export it, or the rows of it your events use, beside the event tables"
         )
-    loaded = {name: _read_file(path, name, encoding=encoding) for name, path in paths.items()}
+    steps = progress_bar(list(paths.items()), show=show, desc="reading OMOP", unit="table")
+    loaded = {name: _read_file(path, name, encoding=encoding) for name, path in steps}
     notes = []
     missing = [f"{name}.csv" for name in OMOP_TABLES if name not in paths]
     if missing:

@@ -711,7 +711,7 @@ def test_measurements_of_the_59_patient_set(shared_data: Path) -> None:
 
 @pytest.mark.shared_data
 def test_a_folder_of_csv_files_reads_as_the_tables(
-    omop: dict[str, pd.DataFrame], tmp_path: Path
+    omop: dict[str, pd.DataFrame], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = tmp_path / "omop"
     folder.mkdir()
@@ -727,8 +727,13 @@ def test_a_folder_of_csv_files_reads_as_the_tables(
     (folder / "README.md").write_text("not a table\n", encoding="utf-8")
     (folder / "procedure_occurrence.csv").write_text("person_id\n", encoding="utf-8")
     from_files = read_omop(folder)
+    assert capsys.readouterr().err == ""
     from_frames = read_omop(omop)
     pd.testing.assert_frame_equal(from_files.data, from_frames.data)
+    # progress=True draws a bar over the files read, and changes nothing else.
+    shown = read_omop(folder, progress=True)
+    assert "reading OMOP" in capsys.readouterr().err
+    pd.testing.assert_frame_equal(shown.data, from_files.data)
     assert from_files.report.source == "omop"
     assert "drug_exposure.csv.gz" in from_files.report.files
     assert "not read: procedure_occurrence.csv" in from_files.report.notes
