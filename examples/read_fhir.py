@@ -7,11 +7,15 @@ export, one file per resource type), or folders of them:
     python examples/read_fhir.py path/to/fhir/ [more paths ...]
     python examples/read_fhir.py export/ --basket encounter --social
 
-It prints what was read from each file and why anything was left out, then
-the graph: concepts by kind, relations by type, the drugs and procedures
-recorded for a reason, and the strongest associations. Edges below --min-patients (11 by
-default, the small-cell rule) are suppressed; lower it only for data you may
-show in small counts. No patient identifier is printed.
+It prints what was read (the resources of every type, in all the files
+together) and why anything was left out, then the graph: concepts by kind,
+relations by type, the drugs and procedures recorded for a reason, and the
+strongest associations. Edges below --min-patients (11 by default, the
+small-cell rule) are suppressed; lower it only for data you may show in
+small counts. No patient identifier is printed: not even the names of the
+files, since an export of one Bundle per patient (as Synthea writes) names
+each file after its patient; ``records.report.files_frame()`` has the counts
+per file, and ``records.report.notes`` what the reader noted.
 """
 
 import argparse
@@ -20,7 +24,21 @@ import sys
 import pandas as pd
 
 import kgmed
-from kgmed.records.fhir import read_fhir
+
+
+def print_report(report: kgmed.RecordsReport) -> None:
+    """The reader's report, with the counts of all the files together, naming none."""
+    files = report.files_frame()
+    print(f"Records from {len(files):,} file(s)")
+    for item, count in report.to_frame().itertuples(index=False):
+        print(f"  {item:<40}{count:>10,}")
+    if len(files):
+        print("  resources in all the files:")
+        totals = files.drop(columns=["read", "kept", *report.dropped], errors="ignore").sum()
+        for item, count in totals[totals > 0].items():
+            print(f"    {item:<38}{count:>10,}")
+    if report.notes:
+        print(f"  notes: {len(report.notes)} in records.report.notes (they name files)")
 
 
 def main() -> None:
@@ -44,7 +62,7 @@ def main() -> None:
     args = parser.parse_args()
 
     try:
-        records = read_fhir(
+        records = kgmed.read_fhir(
             args.paths,
             basket=args.basket,
             social=args.social,
@@ -56,7 +74,8 @@ def main() -> None:
         sys.exit(f"{type(err).__name__}: {err}")
 
     pd.set_option("display.width", 160)
-    print(records.report, end="\n\n")
+    print_report(records.report)
+    print()
     print(kg, end="\n\n")
     if kg.graph.number_of_edges():
         print(kg.summary().to_string(index=False), end="\n\n")

@@ -23,7 +23,6 @@ import sys
 import pandas as pd
 
 import kgmed
-from kgmed.records.omop import read_omop
 
 
 def main() -> None:
@@ -60,7 +59,7 @@ def main() -> None:
     args = parser.parse_args()
 
     try:
-        records = read_omop(
+        records = kgmed.read_omop(
             args.folder,
             basket=args.basket,
             social=args.social,
@@ -82,7 +81,8 @@ def main() -> None:
             if len(edges) == 0:
                 continue
             top = edges.sort_values(["n_patients", "lift"], ascending=False).head(args.top)
-            print(f"{relation}: the {len(top)} edges with the most patients")
+            top = top.assign(q_value=top["q_value"].map("{:.1e}".format))
+            print(f"{relation}: {len(top)} of {len(edges)} edges, most patients first")
             print(top[columns].round(3).to_string(index=False), end="\n\n")
 
 

@@ -19,7 +19,6 @@ import sys
 import pandas as pd
 
 import kgmed
-from kgmed.records.synthea import read_synthea
 
 
 def main() -> None:
@@ -45,7 +44,7 @@ def main() -> None:
     args = parser.parse_args()
 
     try:
-        records = read_synthea(
+        records = kgmed.read_synthea(
             args.folder,
             basket=args.basket,
             social=args.social,
@@ -86,6 +85,7 @@ def main() -> None:
         label = rows["source_label"].iloc[0]
         print(f"\n{label} ({disease}, {int(diseases[disease]):,} patients)")
         table = rows[columns].rename(columns={"target_label": "treatment"})
+        table = table.assign(q_value=table["q_value"].map("{:.1e}".format))
         print(table.round({"lift": 2}).to_string(index=False))
 
 

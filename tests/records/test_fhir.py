@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -1198,24 +1196,3 @@ def test_encounter_baskets_on_the_bundles(
     assert "no encounter" not in records.report.dropped
     visits = records.data.groupby("encounter_id")["concept_id"].nunique()
     assert kgmed.transactions(records).matrix.shape[0] == len(visits)
-
-
-@pytest.mark.shared_data
-def test_the_example_script_reads_the_bundles(tmp_path: Path, synthea: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "examples" / "read_fhir.py"),
-            str(synthea / "fhir_r4"),
-            "--min-patients",
-            "1",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "Records from fhir_r4" in result.stdout
-    assert "acute bronchitis" in result.stdout.lower()
-    assert "acetaminophen" in result.stdout

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import gzip
 import re
-import subprocess
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -737,22 +735,6 @@ def test_a_folder_of_csv_files_reads_as_the_tables(
     assert from_files.report.source == "omop"
     assert "drug_exposure.csv.gz" in from_files.report.files
     assert "not read: procedure_occurrence.csv" in from_files.report.notes
-
-
-@pytest.mark.shared_data
-def test_example_script_reads_a_folder(omop: dict[str, pd.DataFrame], tmp_path: Path) -> None:
-    folder = _write(tmp_path / "omop", omop)
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "read_omop.py"), str(folder), "--min-patients", "5"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert "condition_occurrence.csv" in result.stdout
-    assert "treated_with" in result.stdout
-    assert "dropped: social" in result.stdout
 
 
 # -- mapping choices, on small tables --------------------------------------------------

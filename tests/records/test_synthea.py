@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -910,34 +908,6 @@ def test_543_grouping_ingredients_changes_only_the_treatments(shared_data: Path)
         np.sort(products.data["product"].dropna().unique()),
         np.sort(grouped.data["product"].dropna().unique()),
     )
-
-
-# -- the example script -----------------------------------------------------------------
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "read_synthea.py"
-
-
-def _example(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(EXAMPLE), *map(str, args)], capture_output=True, text=True, check=False
-    )
-
-
-@pytest.mark.shared_data
-def test_example_prints_the_report_and_treatments_per_disease(shared_data: Path) -> None:
-    done = _example(shared_data / SETS["543"], "--diseases", "100", "--top", "3")
-    assert done.returncode == 0, done.stderr
-    assert "Records from synthea_csv_543_partial" in done.stdout
-    section = done.stdout.split("Hypertension (SNOMEDCT:59621000")[1].split("\n\n")[0]
-    assert {"lisinopril", "hydrochlorothiazide", "amlodipine"} <= set(section.split())
-    assert "patient_id" not in done.stdout
-
-
-def test_example_reports_bad_input_in_one_line(tmp_path: Path) -> None:
-    done = _example(tmp_path)
-    assert done.returncode == 1
-    assert done.stderr.strip().startswith("RecordsFileNotFound: ")
-    assert "no conditions.csv" in done.stderr
 
 
 def test_asking_only_for_tables_the_export_lacks_is_empty(small: Path) -> None:
