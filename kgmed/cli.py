@@ -390,7 +390,8 @@ def _read(
     if fmt == "omop":
         return kgmed.read_omop(paths[0], basket=basket, progress=progress)
     if fmt == "fhir":
-        return kgmed.read_fhir(list(paths), basket=basket, progress=progress)
+        records = kgmed.read_fhir(list(paths), basket=basket, progress=progress)
+        return _without_file_names(records, paths)
     parts = []
     for path in paths:
         header = _header(path, sep)
@@ -412,6 +413,23 @@ def _read(
             )
         )
     return parts[0] if len(parts) == 1 else _combine(parts)
+
+
+def _without_file_names(records: Records, paths: Sequence[Path]) -> Records:
+    """``records`` with its report's FHIR file names replaced by numbers.
+
+    Exports name their files after the patient (Synthea writes
+    ``Delmar187_Spencer878_<uuid>.json``), and the report is printed and
+    written beside the graph, where no patient may be named. Folders keep
+    their names.
+    """
+    report = records.report
+    files = {f"file {i}": counts for i, counts in enumerate(report.files.values(), start=1)}
+    n_files = sum(not path.is_dir() for path in paths)
+    parts = [path.name for path in paths if path.is_dir()]
+    parts += [f"{n_files} FHIR file(s)"] if n_files else []
+    records.report = dataclasses.replace(report, files=files, source=", ".join(parts))
+    return records
 
 
 def _detect_format(paths: Sequence[Path]) -> str:
@@ -562,8 +580,16 @@ def _summary(kg: KnowledgeGraph, data: Records) -> dict[str, Any]:
     }
 
 
+def _print_report(report: RecordsReport) -> None:
+    """The reader's report, its per-file table cut to the terminal's width."""
+    click.echo(str(dataclasses.replace(report, files={})))
+    if report.files:
+        click.echo("  per file:")
+        _print_table(report.files_frame().rename_axis("file").reset_index())
+
+
 def _print_summary(kg: KnowledgeGraph, data: Records, top: int) -> None:
-    click.echo(str(data.report))
+    _print_report(data.report)
     click.echo()
     click.echo(repr(kg))
     click.echo(kg.summary().to_string(index=False))

@@ -323,6 +323,22 @@ def test_build_reads_a_synthea_folder(tmp_path, capsys, shared_data):
     assert "--format synthea reads one folder; got 2 paths" in err
 
 
+@pytest.mark.shared_data
+def test_fhir_file_names_that_name_patients_are_not_written(tmp_path, capsys, shared_data):
+    """Synthea names each FHIR Bundle after its patient: no output repeats those names."""
+    folder = shared_data / "synthea_csv_59_ca" / "fhir_r4"
+    names = [p.stem for p in folder.glob("*.json")]
+    assert len(names) >= 2
+    status, printed, err = _run(capsys, "build", folder, "--out", tmp_path, "--min-patients", "2")
+    assert status == 0, err
+    assert "per file:" in printed
+    assert "file 1" in printed
+    words = {word for name in names for word in name.split("_")}
+    texts = [printed, err] + [(tmp_path / n).read_text(encoding="utf-8") for n in BUILD_OUTPUTS]
+    for text in texts:
+        assert not any(word in text for word in words)
+
+
 def test_a_folder_of_unknown_files_exits_1(tmp_path, capsys):
     (tmp_path / "notes.txt").write_text("hello")
     status, _, err = _run(capsys, "build", tmp_path, "--out", tmp_path / "out")
