@@ -192,7 +192,7 @@ def numeric_features(
     patient (indexed by patient id, or with a ``patient_id`` column) of
     numbers or booleans, or a list of measurements (concept ids, LOINC
     codes or labels) whose last value per patient
-    :attr:`Records.measurements` holds. ``fitted``: the features an earlier
+    ``Records.measurements`` holds. ``fitted``: the features an earlier
     call made, to make the same columns (and fill with the same medians).
     """
     missing = check_choice("missing", missing, MISSING)

@@ -68,14 +68,14 @@ def build(
         graph.
     max_len : int, default 2
         Longest rule mined. Rules of more than two concepts
-        (``{fever, cough} -> influenza``) stay in :attr:`KnowledgeGraph.rules`.
+        (``{fever, cough} -> influenza``) stay in ``KnowledgeGraph.rules``.
     rule_nodes : bool, default False
         Also put each longer rule in the graph as a node of kind ``"rule"``,
         linked from its antecedents (``antecedent_of``) and to its
         consequents (``implies``), carrying the rule's statistics.
     basket : {"patient", "encounter"}, optional
         Count co-occurrence in a patient's whole record or within one
-        encounter; :attr:`Records.basket` by default. The privacy floor
+        encounter; ``Records.basket`` by default. The privacy floor
         counts distinct patients either way.
     relations : {"association", "annotated", "direct"}, default "direct"
         Which disease → symptom and disease → treatment edges to keep.
@@ -242,7 +242,7 @@ def _build(
     return kg
 
 
-#: Values of ``relations`` in :func:`build`.
+#: Values of ``relations`` in :func:`kgmed.build`.
 RELATION_MODES: tuple[str, ...] = ("association", "annotated", "direct")
 _DIRECT_RELATIONS: tuple[str, ...] = ("has_symptom", "treated_with")
 
@@ -334,7 +334,7 @@ def graph_from_rules(
         patients becomes an edge, or joins the mined one, with provenance
         ``recorded`` and its count in ``n_recorded``.
     params : dict, optional
-        Stored in :attr:`KnowledgeGraph.params`.
+        Stored in ``KnowledgeGraph.params``.
 
     Returns
     -------

@@ -591,7 +591,7 @@ class Cohorts:
         ----------
         data : Records or PatientLink
             New patients' records, or one patient linked to a graph
-            (:meth:`KnowledgeGraph.link`): the concepts present, diagnosed or
+            (:meth:`kgmed.KnowledgeGraph.link`): the concepts present, diagnosed or
             taken count; a link carries no numeric values, so they are taken
             at the mean.
         features : DataFrame, optional
@@ -728,7 +728,7 @@ def find(
         How many cohorts. ``"auto"`` tries 2 to ``max_cohorts`` and keeps the
         number with the highest mean silhouette among those whose every
         cohort has at least ``min_patients`` patients (the highest overall
-        if none has); :attr:`Cohorts.scores` lists what was compared.
+        if none has); ``Cohorts.scores`` lists what was compared.
         Silhouettes are computed on a sample of :data:`SILHOUETTE_SAMPLE`
         patients when there are more; above :data:`MINIBATCH_ABOVE`
         patients the numbers are compared on a random sample of that many,
@@ -738,7 +738,7 @@ def find(
         Numeric features: a table with one row per patient (indexed by
         patient id, or with a ``patient_id`` column) of numbers or booleans
         (age, sex as 0/1, BMI...), or a list of measurements the records
-        hold (:attr:`Records.measurements`: concept ids such as
+        hold (``Records.measurements``: concept ids such as
         ``"LOINC:39156-5"``, codes or labels), each patient's last value.
     kinds : str or list of str, optional
         Cluster on concepts of these kinds only (``["disease", "symptom",
@@ -1103,7 +1103,7 @@ def add_cohorts(
     the cohort), ``lift``, ``leverage``, ``support``, the counts, the
     one-sided Fisher ``p_value`` and its ``q_value``, and ``provenance``
     ``"cohorts:<method>"``. No patient id enters the graph; cohort nodes
-    show in queries (:meth:`KnowledgeGraph.neighbors`), in RDF and in HTML
+    show in queries (:meth:`kgmed.KnowledgeGraph.neighbors`), in RDF and in HTML
     pages.
 
     Parameters

@@ -538,7 +538,7 @@ def synthetic(
         do.
     as_frame : bool, default False
         Return the long table (``patient_id``, ``concept``, ``kind``,
-        ``code``, ``system``) instead of :class:`Records`.
+        ``code``, ``system``) instead of :class:`~kgmed.Records`.
     return_truth : bool, default False
         Also return the model the records were drawn from.
     model : SyntheticModel, optional

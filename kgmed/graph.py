@@ -31,10 +31,10 @@ from kgmed.schema import NODE_KINDS, RELATION_ALIASES, RELATIONS, concept_id_for
 
 __all__ = ["EDGE_COLUMNS", "NODE_COLUMNS", "KnowledgeGraph", "load"]
 
-#: Columns of :meth:`KnowledgeGraph.nodes`.
+#: Columns of :meth:`kgmed.KnowledgeGraph.nodes`.
 NODE_COLUMNS: tuple[str, ...] = ("id", "label", "kind", "system", "code", "n_patients")
 
-#: Columns of :meth:`KnowledgeGraph.edges`.
+#: Columns of :meth:`kgmed.KnowledgeGraph.edges`.
 EDGE_COLUMNS: tuple[str, ...] = (
     "source",
     "target",
@@ -82,15 +82,15 @@ class KnowledgeGraph:
 
     Build one with :func:`kgmed.build`; load a saved one with
     :func:`kgmed.load`. The methods are a thin face over plain objects: the
-    graph is a :class:`networkx.MultiDiGraph` in :attr:`graph`, the rules it
-    came from a DataFrame in :attr:`rules`.
+    graph is a :class:`networkx.MultiDiGraph` in ``graph``, the rules it
+    came from a DataFrame in ``rules``.
 
     Attributes
     ----------
     graph : networkx.MultiDiGraph
         Nodes are concept ids with attributes ``kind``, ``label``,
         ``system``, ``code`` and ``n_patients``; edges are keyed by their
-        ``relation`` and carry the columns of :data:`EDGE_COLUMNS` from
+        ``relation`` and carry the columns of :data:`~kgmed.graph.EDGE_COLUMNS` from
         ``p_target_given_source`` on.
     rules : pandas.DataFrame
         The mined rules, as :func:`kgmed.mine_rules` returns them.
@@ -201,7 +201,7 @@ class KnowledgeGraph:
         Returns
         -------
         pandas.DataFrame
-            Columns :data:`NODE_COLUMNS`; ``n_patients`` is ``<NA>`` for
+            Columns :data:`~kgmed.graph.NODE_COLUMNS`; ``n_patients`` is ``<NA>`` for
             concepts known only from curated knowledge.
 
         Raises
@@ -238,9 +238,10 @@ class KnowledgeGraph:
         Returns
         -------
         pandas.DataFrame
-            Columns :data:`EDGE_COLUMNS`: the ends (``source``, ``target``,
-            as networkx names them) and their labels, the ``relation``, both
-            conditionals, ``lift``, ``leverage``, ``support``, the counts
+            Columns :data:`~kgmed.graph.EDGE_COLUMNS`: the ends (``source``,
+            ``target``, as networkx names them) and their labels, the
+            ``relation``, both conditionals, ``lift``, ``leverage``,
+            ``support``, the counts
             (``n_patients``: distinct patients with both ends; ``n_both``,
             ``n_source``, ``n_target``, ``n_total`` in baskets, patients or
             encounters; ``n_recorded``: patients whose records give the
@@ -499,8 +500,8 @@ class KnowledgeGraph:
             What to do with a subject or object not in the graph: add it as a
             concept with no patient count (its kind from the relation; not
             possible for ``associated_with``, which names no kind), raise
-            :class:`ConceptNotFound`, or skip the statement (counted in the
-            returned summary).
+            :class:`~kgmed.errors.ConceptNotFound`, or skip the statement
+            (counted in the returned summary).
 
         Returns
         -------

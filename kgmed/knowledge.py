@@ -4,9 +4,9 @@ Each reader returns a statement table, one row per (subject, relation,
 object), with the source's own ids kept as the subject and object
 (``DOID:10763``, ``MESH:D006261``, ``DRUGBANK:DB00945``, ``UMLS:C0020538``),
 the source's names in ``subject_label`` and ``object_label``, and the
-source's name in ``source``. :meth:`KnowledgeGraph.add_knowledge` merges such
-a table into a graph and, by default, aligns a statement's ends with the
-graph's concepts by label (see its ``align`` option).
+source's name in ``source``. :meth:`kgmed.KnowledgeGraph.add_knowledge`
+merges such a table into a graph and, by default, aligns a statement's ends
+with the graph's concepts by label (see its ``align`` option).
 """
 
 from __future__ import annotations
@@ -64,8 +64,8 @@ def read_hetionet(
     columns ``source, metaedge, target, source_name, target_name``):
     Disease–presents–Symptom becomes ``has_symptom``; Compound–treats–Disease
     and Compound–palliates–Disease become ``treats`` and ``palliates``, which
-    :meth:`KnowledgeGraph.add_knowledge` reads as ``treated_with`` from the
-    disease. Ids are kept: Disease Ontology ``DOID:...``, MeSH ``MESH:D...``
+    :meth:`kgmed.KnowledgeGraph.add_knowledge` reads as ``treated_with`` from
+    the disease. Ids are kept: Disease Ontology ``DOID:...``, MeSH ``MESH:D...``
     for symptoms, DrugBank ``DRUGBANK:DB...`` for compounds.
 
     Parameters
@@ -73,12 +73,13 @@ def read_hetionet(
     folder : str or path-like
         The folder holding the edge files.
     metaedges : sequence of str, default ("DpS", "CtD", "CpD")
-        Which of :data:`HETIONET_METAEDGES` to read.
+        Which of :data:`~kgmed.knowledge.HETIONET_METAEDGES` to read.
 
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`KNOWLEDGE_COLUMNS`, ``source`` being ``"hetionet"``.
+        Columns :data:`~kgmed.knowledge.KNOWLEDGE_COLUMNS`, ``source`` being
+        ``"hetionet"``.
 
     Raises
     ------
@@ -159,10 +160,11 @@ def read_columbia_kb(path: str | os.PathLike[str]) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`KNOWLEDGE_COLUMNS` (relation ``has_symptom``, source
-        ``"columbia"``), then ``subject_synonyms``, ``object_synonyms``,
-        ``disease_count`` (discharge summaries naming the disease) and
-        ``symptom_rank`` (1 is the symptom most strongly associated).
+        Columns :data:`~kgmed.knowledge.KNOWLEDGE_COLUMNS` (relation
+        ``has_symptom``, source ``"columbia"``), then ``subject_synonyms``,
+        ``object_synonyms``, ``disease_count`` (discharge summaries naming
+        the disease) and ``symptom_rank`` (1 is the symptom most strongly
+        associated).
 
     Raises
     ------

@@ -411,7 +411,7 @@ def link(
         The terms present (``["fever", "dry cough"]``); or a dict with keys
         ``present`` (or ``symptoms``, ``findings``), ``absent``,
         ``diagnoses`` (known ones) and ``treatments`` (taken); or one
-        patient's rows of :attr:`Records.data`.
+        patient's rows of ``Records.data``.
     top : int, default 10
         Diagnoses returned.
     closed_world : bool, optional
@@ -428,7 +428,7 @@ def link(
     cohorts : kgmed.cohorts.Cohorts, optional
         Cohorts found in records like the graph's
         (:func:`kgmed.cohorts.find`): the link then names the cohort the
-        patient's concepts are closest to (:attr:`PatientLink.cohort`).
+        patient's concepts are closest to (``PatientLink.cohort``).
 
     Returns
     -------
@@ -788,7 +788,7 @@ def link_many(
     ----------
     kg : KnowledgeGraph
     records : Records or pandas.DataFrame
-        Patients' observations: :class:`Records`, or a table with
+        Patients' observations: :class:`~kgmed.Records`, or a table with
         ``patient_id`` and ``concept_id`` columns. Only concepts that are
         evidence (symptoms, findings) count; diagnoses and treatments in the
         records are ignored.

@@ -37,7 +37,7 @@ __all__ = ["COMPARISON_COLUMNS", "DRIVER_COLUMNS", "MODELS", "RiskModel", "risk"
 #: family: logistic regression for a disease, ridge regression for a value.
 MODELS: tuple[str, ...] = ("logistic", "linear", "gradient_boosting")
 
-#: Columns of :attr:`RiskModel.drivers`.
+#: Columns of ``RiskModel.drivers``.
 DRIVER_COLUMNS: tuple[str, ...] = (
     "rank",
     "id",
@@ -49,7 +49,7 @@ DRIVER_COLUMNS: tuple[str, ...] = (
     "n_patients",
 )
 
-#: Columns of :attr:`RiskModel.comparison`.
+#: Columns of ``RiskModel.comparison``.
 COMPARISON_COLUMNS: tuple[str, ...] = (
     "id",
     "label",
@@ -388,7 +388,7 @@ def risk(
     See Also
     --------
     kgmed.cohorts.find : Groups of patients instead of one disease.
-    KnowledgeGraph.link : One patient's candidate diagnoses from the graph.
+    kgmed.KnowledgeGraph.link : One patient's candidate diagnoses from the graph.
 
     Examples
     --------

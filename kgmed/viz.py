@@ -79,7 +79,7 @@ _LARGE = 300
 
 @dataclass
 class GraphPage:
-    """A self-contained HTML page of a graph, as :meth:`KnowledgeGraph.show` returns it.
+    """A self-contained HTML page of a graph, as ``KnowledgeGraph.show`` returns it.
 
     Attributes
     ----------
@@ -149,8 +149,8 @@ def graph_page(
     kg : KnowledgeGraph
     focus : str or sequence of str, optional
         A concept (or several) to centre on; the page draws what lies within
-        ``depth`` relations of it. Any term :meth:`KnowledgeGraph.resolve`
-        reads.
+        ``depth`` relations of it. Any term
+        :meth:`kgmed.KnowledgeGraph.resolve` reads.
     depth : int, default 2
         How many relations away from ``focus`` to draw.
     max_nodes : int, default 500
@@ -239,7 +239,7 @@ def graph_page(
 
 
 def to_html(kg: KnowledgeGraph, path: str | os.PathLike[str], **options: Any) -> Path:
-    """Write :func:`graph_page` to ``path``; see :meth:`KnowledgeGraph.to_html`.
+    """Write :func:`graph_page` to ``path``; see :meth:`kgmed.KnowledgeGraph.to_html`.
 
     Examples
     --------
@@ -279,7 +279,7 @@ def link_page(
     kg : KnowledgeGraph
         The graph the patient was linked to.
     link : PatientLink
-        What :meth:`KnowledgeGraph.link` returned.
+        What :meth:`kgmed.KnowledgeGraph.link` returned.
     top : int, default 3
         Leading diagnoses drawn.
     n_questions : int, default 3
@@ -414,7 +414,7 @@ def paths_page(
     Parameters
     ----------
     paths : sequence of kgmed.reasoning.Path
-        What :meth:`KnowledgeGraph.paths` returned.
+        What :meth:`kgmed.KnowledgeGraph.paths` returned.
     title, height
         As in :func:`graph_page`.
 

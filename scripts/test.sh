@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything kgmed's tests need, then run them all: ruff (lint and
-# format), mypy, and pytest (unit and integration tests, doctests in the
-# package, README.md and docs/). Extra arguments go to pytest.
+# format), mypy, pytest (unit and integration tests, doctests in the
+# package, README.md and docs/), and the documentation site's build with
+# warnings as errors (scripts/docs.sh). Extra arguments go to pytest.
 #
 # Packages go into a virtual environment, .venv by default (KGMED_VENV
 # changes it). Exits non-zero on any failure, and when pytest collects no
@@ -16,9 +17,9 @@ if [ ! -x "$venv/bin/python" ]; then
     echo "== creating virtual environment $venv"
     "$python" -m venv "$venv"
 fi
-echo "== installing kgmed with its test dependencies"
+echo "== installing kgmed with its test and documentation dependencies"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[test]"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[test,docs]"
 
 # The HTML tests open pages in a real headless browser: Debian's chromium.
 if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
@@ -51,3 +52,5 @@ echo "== mypy"
 "$venv/bin/mypy"
 echo "== pytest"
 "$venv/bin/python" -m pytest "$@"
+echo "== docs"
+KGMED_VENV="$venv" bash scripts/docs.sh

@@ -4,6 +4,8 @@ Each test copies a page, adds a probe script that records what the live page
 holds once vis-network has stabilised (drawn nodes and edges, the resources
 the page fetched, any alert() a hostile label might have run), opens it with
 ``chromium --headless --dump-dom`` and reads the probe back from the DOM.
+The screenshot tests save a picture of each kind of page into
+``docs/_static/screenshots/`` for the documentation's screenshots page.
 Without Chromium the tests skip, except under CI, where they fail.
 """
 
@@ -15,6 +17,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,11 @@ import pytest
 import kgmed
 
 IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false")
+
+ROOT = Path(__file__).resolve().parents[1]
+# Where the screenshots for docs/screenshots.md go (not kept in git).
+SCREENSHOTS = ROOT / "docs" / "_static" / "screenshots"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 HOSTILE = [
     "<img src=x onerror=alert(1)>",
@@ -88,6 +96,25 @@ def _flags(profile: Path) -> list[str]:
         f"--user-data-dir={profile}",
         "--virtual-time-budget=20000",
     ]
+
+
+def screenshot(chromium: str, page: Path, shot: Path, *, size: str = "1400,900") -> bytes:
+    """Take a PNG of ``page`` as headless Chromium draws it; its bytes."""
+    done = subprocess.run(
+        [
+            chromium,
+            *_flags(page.parent / "profile"),
+            f"--window-size={size}",
+            f"--screenshot={shot}",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert shot.is_file(), f"no screenshot (exit {done.returncode}): {done.stderr[-2000:]}"
+    return shot.read_bytes()
 
 
 def open_in_browser(chromium: str, page: str, folder: Path) -> dict[str, Any]:
@@ -161,21 +188,8 @@ def test_max_nodes_and_max_edges_draw_what_they_say(chromium: str, tmp_path: Pat
 
 def test_a_screenshot(chromium: str, small_kg, tmp_path: Path) -> None:
     path = small_kg.to_html(tmp_path / "influenza.html", focus="influenza", depth=1)
-    shot = tmp_path / "influenza.png"
-    subprocess.run(
-        [
-            chromium,
-            *_flags(tmp_path / "profile"),
-            "--window-size=1400,900",
-            f"--screenshot={shot}",
-            path.as_uri(),
-        ],
-        capture_output=True,
-        timeout=300,
-        check=False,
-    )
-    data = shot.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    data = screenshot(chromium, path, tmp_path / "influenza.png")
+    assert data[:8] == PNG_SIGNATURE
     assert len(data) > 20_000  # a drawing, not a blank page
 
 
@@ -190,3 +204,36 @@ def test_patient_and_paths_pages_are_drawn(chromium: str, small_kg, tmp_path: Pa
     seen = open_in_browser(chromium, paths.html, tmp_path)
     assert (seen["nodes"], seen["edges"]) == (paths.n_nodes, paths.n_edges)
     assert seen["resources"] == []
+
+
+@pytest.fixture(scope="module")
+def sample_kg() -> kgmed.KnowledgeGraph:
+    """The graph of the bundled sample records, as the documentation builds it."""
+    records = kgmed.read_records(
+        ROOT / "examples" / "data" / "records.csv", code="code", system="system"
+    )
+    return kgmed.build(records)
+
+
+# Each page the documentation's screenshots page shows, and how to write it.
+VIEWS: dict[str, Callable[[kgmed.KnowledgeGraph, Path], Path]] = {
+    "whole-graph": lambda kg, path: kg.to_html(path),
+    "influenza": lambda kg, path: kg.to_html(path, focus="influenza", depth=1),
+    "patient": lambda kg, path: kg.link(
+        {"present": ["fever", "cough", "muscle pain"], "absent": ["runny nose"]}
+    ).to_html(path),
+    "paths": lambda kg, path: kg.paths_html(path, "fever", "oseltamivir", k=3),
+}
+
+
+@pytest.mark.parametrize("view", list(VIEWS))
+def test_screenshots_for_the_docs(chromium: str, sample_kg, view: str, tmp_path: Path) -> None:
+    page = VIEWS[view](sample_kg, tmp_path / f"{view}.html")
+    # The pages are 720 pixels high below a header: the window shows them whole.
+    data = screenshot(chromium, page, tmp_path / f"{view}.png", size="1400,780")
+    assert data[:8] == PNG_SIGNATURE
+    assert len(data) > 20_000  # a drawing, not a blank page
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    saved = SCREENSHOTS / f"{view}.png"
+    shutil.copyfile(tmp_path / f"{view}.png", saved)
+    assert saved.read_bytes() == data

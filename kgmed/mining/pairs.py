@@ -101,7 +101,8 @@ def pair_counts(
 
     Items below the threshold are dropped first (no pair containing one can
     pass), then the co-occurrence counts of the rest are made by
-    :func:`upper_pair_counts`; no dense basket × concept matrix is made.
+    ``kgmed.mining.pairs.upper_pair_counts``; no dense basket × concept
+    matrix is made.
 
     Parameters
     ----------

@@ -85,7 +85,7 @@ def mine_rules(
     Returns
     -------
     pandas.DataFrame
-        One row per rule, columns :data:`RULE_COLUMNS`: mlxtend's
+        One row per rule, columns :data:`~kgmed.mining.RULE_COLUMNS`: mlxtend's
         (``antecedents`` and ``consequents`` as frozensets of concept ids,
         ``support``, ``confidence``, ``lift``, ``leverage``,
         ``conviction``...), the counts behind them (``n_antecedent``,

@@ -16,7 +16,7 @@ What runs where:
 - A Spark DataFrame of long records stays in Spark. Only its distinct
   (label, kind) values come to the driver, where kgmed's reader
   normalization makes concept ids of them (``local:fever``, as
-  :meth:`Records.from_dataframe` does); the ids go back to Spark as a
+  :meth:`kgmed.Records.from_dataframe` does); the ids go back to Spark as a
   small broadcast table of integer codes.
 - Pairs (``max_len=2``): item counts by a Spark SQL group-by, then a
   self-join of the baskets on the frequent items only, grouped by pair.
@@ -78,7 +78,7 @@ if TYPE_CHECKING:
 __all__ = ["SPARK_COLUMNS", "is_spark_dataframe"]
 
 #: The columns a Spark DataFrame of records needs, as
-#: :meth:`Records.from_dataframe` names them by default.
+#: :meth:`kgmed.Records.from_dataframe` names them by default.
 SPARK_COLUMNS: tuple[str, ...] = ("patient_id", "concept", "kind")
 
 _INSTALL = 'pip install "kgmed[spark]"'
@@ -339,7 +339,7 @@ def _read_spark_records(data: SparkDataFrame) -> tuple[_Baskets, pd.DataFrame, i
 
     Returns the baskets (one per patient), the concept table and the number
     of patients. Labels and kinds are normalized on the driver once per
-    distinct value, as :meth:`Records.from_dataframe` normalizes them.
+    distinct value, as :meth:`kgmed.Records.from_dataframe` normalizes them.
     """
     import pyarrow as pa
     from pyspark.sql import functions as F  # noqa: N812

@@ -40,7 +40,7 @@ class Transactions:
 
     See Also
     --------
-    transactions : Makes one from :class:`~kgmed.Records`.
+    kgmed.transactions : Makes one from :class:`~kgmed.Records`.
 
     Examples
     --------
@@ -169,7 +169,7 @@ def transactions(records: Records, *, basket: str | None = None) -> Transactions
     records : Records
         The observations.
     basket : {"patient", "encounter"}, optional
-        What a row is; :attr:`Records.basket` by default. Per encounter,
+        What a row is; ``Records.basket`` by default. Per encounter,
         two concepts co-occur only when recorded at the same encounter.
 
     Returns

@@ -251,7 +251,7 @@ def read_knowledge(
     Triples whose predicate is one of :data:`RDF_RELATIONS`
     (``biolink:has_phenotype``, ``biolink:treats``, ``biolink:treated_by``,
     ``kgmed:hasSymptom``...) become statements for
-    :meth:`KnowledgeGraph.add_knowledge`. An end's id comes from its
+    :meth:`kgmed.KnowledgeGraph.add_knowledge`. An end's id comes from its
     ``dcterms:identifier``, else from its IRI when it is a standard
     code-system IRI (``http://purl.obolibrary.org/obo/HP_0001945`` is
     ``HP:0001945``), else the IRI itself; its label from ``skos:prefLabel``,

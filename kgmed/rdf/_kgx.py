@@ -128,10 +128,10 @@ def to_kgx(
 
     **Rule nodes** (kind ``"rule"``, from ``build(..., rule_nodes=True)``)
     and their ``antecedent_of``/``implies`` edges, and **cohort nodes**
-    (kind ``"cohort"``, from :meth:`KnowledgeGraph.add_cohorts`) and their
+    (kind ``"cohort"``, from :meth:`kgmed.KnowledgeGraph.add_cohorts`) and their
     ``characterized_by`` edges, are kgmed's own constructs, with no Biolink
     category or predicate: they are left out. The mined rules stay in
-    :attr:`KnowledgeGraph.rules`.
+    ``KnowledgeGraph.rules``.
 
     **Privacy**: no patient identifier is written (the graph holds none), and
     no count under the graph's ``min_patients`` (``params["min_patients"]``,

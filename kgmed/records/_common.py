@@ -4,7 +4,7 @@ Each reader turns its format's rows into observations of its own making,
 then follows the same steps, which live here so that the three name and
 count things alike: options checked before anything is read; numeric values
 judged against reference ranges, with the adult-age rule, into
-:attr:`Records.measurements` (:data:`kgmed.records.core.MEASUREMENT_COLUMNS`);
+``Records.measurements`` (:data:`kgmed.records.core.MEASUREMENT_COLUMNS`);
 drug products split into their ingredients; one kind per concept; the
 observations kept handed to :meth:`Records.from_dataframe`; and a report
 whose reasons for dropping an observation carry the same names in every
@@ -75,7 +75,7 @@ __all__ = [
     "to_records",
 ]
 
-#: Columns the standard readers keep in :attr:`Records.data` beside
+#: Columns the standard readers keep in ``Records.data`` beside
 #: :data:`kgmed.records.core.COLUMNS`: the drug product a treatment was read
 #: from (``product``, ``product_code``) and the value and unit of a
 #: measurement made a finding.

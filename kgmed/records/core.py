@@ -26,7 +26,7 @@ from kgmed.schema import KINDS, normalize_kind, normalize_system
 
 __all__ = ["BASKETS", "COLUMNS", "MEASUREMENT_COLUMNS", "Records", "RecordsReport"]
 
-#: The columns of :attr:`Records.data`, in order.
+#: The columns of ``Records.data``, in order.
 COLUMNS: tuple[str, ...] = (
     "patient_id",
     "concept_id",
@@ -39,13 +39,13 @@ COLUMNS: tuple[str, ...] = (
     "reason_id",
 )
 
-#: The columns of :attr:`Records.measurements`, in order, as every reader of
+#: The columns of ``Records.measurements``, in order, as every reader of
 #: numeric values fills them: one row per value, its concept
 #: (``LOINC:4548-4``, or ``local:<label>`` for a code of no known system),
 #: ``value`` and ``unit`` as recorded, ``status`` (``flagged``, ``in range``,
 #: ``no range``, ``unit mismatch``, ``not a number``, or ``under 18`` for a
 #: child's value) and ``finding``, the finding the value became in
-#: :attr:`Records.data` (``HbA1c high``), only when ``flagged``. A reader
+#: ``Records.data`` (``HbA1c high``), only when ``flagged``. A reader
 #: may add columns after these (``omop_concept_id``).
 MEASUREMENT_COLUMNS: tuple[str, ...] = (
     "patient_id",
@@ -59,7 +59,7 @@ MEASUREMENT_COLUMNS: tuple[str, ...] = (
     "finding",
 )
 
-#: Values of :attr:`Records.basket`: what one row of the mining matrix is.
+#: Values of ``Records.basket``: what one row of the mining matrix is.
 BASKETS: tuple[str, ...] = ("patient", "encounter")
 _CURIE = r"^[A-Za-z][A-Za-z0-9._-]*:[^\s]+$"
 
@@ -81,7 +81,7 @@ class RecordsReport:
     n_read : int
         Observations read: rows of a long table, cells of a wide one.
     n_kept : int
-        Observations kept in :attr:`Records.data`.
+        Observations kept in ``Records.data``.
     dropped : dict of str to int
         Observations dropped, by reason (``"duplicate"``, ``"empty concept"``,
         ``"empty cell"``, ``"blank row"``, ``"absent indicator"``).
@@ -101,7 +101,7 @@ class RecordsReport:
         For readers of numeric observations, how many got each status of
         :func:`kgmed.records.vocab.flag_observations` (``flagged``,
         ``in range``, ``no range``...); the values are in
-        :attr:`Records.measurements`.
+        ``Records.measurements``.
     notes : list of str
         Anything else the reader has to say about its input, such as an
         optional file that was not there.
@@ -212,25 +212,25 @@ class Records:
 
     Build one with :meth:`from_dataframe`, :meth:`from_wide` or
     :func:`kgmed.read_records`; each normalizes labels, maps codes to concept
-    ids, drops exact duplicates and counts what it dropped in :attr:`report`.
+    ids, drops exact duplicates and counts what it dropped in ``report``.
 
     Attributes
     ----------
     data : pandas.DataFrame
-        Columns :data:`COLUMNS`: ``patient_id``, ``concept_id``, ``label``,
-        ``kind``, and, ``<NA>`` where unknown, ``system``, ``code``,
-        ``encounter_id``, ``time``.
+        Columns :data:`~kgmed.records.COLUMNS`: ``patient_id``,
+        ``concept_id``, ``label``, ``kind``, and, ``<NA>`` where unknown,
+        ``system``, ``code``, ``encounter_id``, ``time``.
     report : RecordsReport
         What the reader read, kept and dropped.
     basket : {"patient", "encounter"}
         What mining counts co-occurrence in.
     measurements : pandas.DataFrame or None
         Raw numeric observations (lab values, vital signs), one row each
-        (columns :data:`MEASUREMENT_COLUMNS`), for the readers that read them
-        (:func:`kgmed.read_synthea`, :func:`kgmed.read_fhir`,
-        :func:`kgmed.read_omop`); None otherwise. Records hold only those
-        outside their reference range, as findings; cohort features need
-        every value.
+        (columns :data:`~kgmed.records.MEASUREMENT_COLUMNS`), for the
+        readers that read them (:func:`kgmed.read_synthea`,
+        :func:`kgmed.read_fhir`, :func:`kgmed.read_omop`); None otherwise.
+        Records hold only those outside their reference range, as findings;
+        cohort features need every value.
 
     See Also
     --------
@@ -340,7 +340,7 @@ class Records:
             diagnosis a drug was prescribed for. :func:`kgmed.build` turns
             them into ``treated_with`` edges with provenance ``recorded``.
         keep : sequence of str, default ()
-            Other columns to keep, as they are, in :attr:`Records.data`
+            Other columns to keep, as they are, in ``Records.data``
             (a drug's product, a lab's value and unit).
         basket : {"patient", "encounter"}, default "patient"
             What mining counts co-occurrence in: a patient's whole record,

@@ -37,7 +37,7 @@ from kgmed.schema import known_system
 
 __all__ = ["KEPT_COLUMNS", "read_fhir"]
 
-#: Columns :func:`read_fhir` keeps in :attr:`Records.data` beside the
+#: Columns :func:`kgmed.read_fhir` keeps in ``Records.data`` beside the
 #: canonical ones, as every standard reader does: the drug product a
 #: treatment row was read from (``product``, ``product_code``) and the raw
 #: value of a measurement made a finding (``value``, ``unit``).
@@ -188,9 +188,10 @@ def read_fhir(
     Returns
     -------
     Records
-        With the columns :data:`KEPT_COLUMNS` besides the canonical ones,
-        and :attr:`Records.measurements`: every numeric observation judged
-        (columns :data:`kgmed.records.MEASUREMENT_COLUMNS`) with its status.
+        With the columns :data:`~kgmed.records.fhir.KEPT_COLUMNS` besides the
+        canonical ones, and ``Records.measurements``: every numeric
+        observation judged (columns :data:`kgmed.records.MEASUREMENT_COLUMNS`)
+        with its status.
         The report counts, per input file (:meth:`RecordsReport.files_frame`),
         the resources of each type, what could not be read and why, and the
         observations read, kept and dropped by reason (a combination drug
@@ -943,7 +944,7 @@ def _births(context: _Context) -> tuple[pd.Series, list[str]]:
                 "field 'birthDate'",
                 int(bad.sum()),
                 str(written[first]),
-                f"Patient/{first}",
+                "a Patient resource (its id is left out: it names a patient)",
                 outcome=_common.JUDGED_AS_ADULTS,
             )
         )

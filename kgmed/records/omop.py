@@ -54,9 +54,9 @@ EVENT_TABLES: tuple[str, ...] = (
     "measurement",
 )
 
-#: Every table :func:`read_omop` reads: the event tables, the ``concept``
-#: table (required), and optionally ``concept_ancestor``, ``person`` and
-#: ``visit_occurrence``.
+#: Every table :func:`kgmed.read_omop` reads: the event tables, the
+#: ``concept`` table (required), and optionally ``concept_ancestor``,
+#: ``person`` and ``visit_occurrence``.
 OMOP_TABLES: tuple[str, ...] = (
     *EVENT_TABLES,
     "concept",
@@ -65,12 +65,12 @@ OMOP_TABLES: tuple[str, ...] = (
     "visit_occurrence",
 )
 
-#: Columns :func:`read_omop` keeps in :attr:`Records.data` beside the
+#: Columns :func:`kgmed.read_omop` keeps in ``Records.data`` beside the
 #: canonical ones, as the Synthea and FHIR readers do: the drug product a
 #: treatment was read from (``product``, ``product_code``), the value and
 #: unit of a measurement made a finding, and the OMOP concept id of the
 #: event (``omop_concept_id``), to join back to the database.
-#: :attr:`Records.measurements` has ``omop_concept_id`` too, after
+#: ``Records.measurements`` has ``omop_concept_id`` too, after
 #: :data:`kgmed.records.MEASUREMENT_COLUMNS`.
 KEPT_COLUMNS: tuple[str, ...] = (*_common.KEPT_COLUMNS, "omop_concept_id")
 
@@ -226,9 +226,10 @@ def read_omop(
       (unmapped) or missing from ``concept`` falls back to the
       ``*_source_concept_id``, then to the ``*_source_value`` (read as a
       label); with neither, the row is dropped as ``no concept``.
-    - Kinds: conditions by ``concept_class_id`` (:data:`CLASS_KINDS`);
-      drugs are treatments; observations are findings; measurements are
-      findings when out of their reference range.
+    - Kinds: conditions by ``concept_class_id``
+      (:data:`~kgmed.records.omop.CLASS_KINDS`); drugs are treatments;
+      observations are findings; measurements are findings when out of
+      their reference range.
     - Drugs are grouped to their ingredients: through ``concept_ancestor``
       when given (``RXNORM:<ingredient code>``), otherwise by reading the
       product name (:func:`kgmed.records.vocab.ingredients`, ids
@@ -284,14 +285,14 @@ def read_omop(
     Returns
     -------
     Records
-        With the columns :data:`KEPT_COLUMNS` besides the canonical ones,
-        and :attr:`Records.measurements`: every numeric value judged (columns
-        :data:`kgmed.records.MEASUREMENT_COLUMNS`, then ``omop_concept_id``)
-        with its status. The report counts per table the observations read
-        (one per row, except that a combination drug gives one per
-        ingredient), kept, and dropped by reason; a date that does not parse
-        leaves its observation without a time, counted as ``dates not
-        parsed`` and named (file, column, line) in ``report.notes``.
+        With the columns :data:`~kgmed.records.omop.KEPT_COLUMNS` besides the
+        canonical ones, and ``Records.measurements``: every numeric value
+        judged (columns :data:`kgmed.records.MEASUREMENT_COLUMNS`, then
+        ``omop_concept_id``) with its status. The report counts per table
+        the observations read (one per row, except that a combination drug
+        gives one per ingredient), kept, and dropped by reason; a date that
+        does not parse leaves its observation without a time, counted as
+        ``dates not parsed`` and named (file, column, line) in ``report.notes``.
         ``report.measurements`` counts measurements by status,
         ``report.unknown_systems`` the observations coded in a vocabulary
         kgmed does not know, and ``report.notes`` says how many concept ids

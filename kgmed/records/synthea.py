@@ -38,7 +38,8 @@ from kgmed.schema import known_system
 
 __all__ = ["KEPT_COLUMNS", "SYNTHEA_TABLES", "read_synthea"]
 
-#: The tables :func:`read_synthea` reads observations from, in the order read.
+#: The tables :func:`kgmed.read_synthea` reads observations from, in the
+#: order read.
 SYNTHEA_TABLES: tuple[str, ...] = (
     "conditions",
     "medications",
@@ -47,7 +48,7 @@ SYNTHEA_TABLES: tuple[str, ...] = (
     "allergies",
 )
 
-#: Columns :func:`read_synthea` keeps in :attr:`Records.data` beside the
+#: Columns :func:`kgmed.read_synthea` keeps in ``Records.data`` beside the
 #: canonical ones, as every standard reader does: the drug product a
 #: treatment was read from (``product``, ``product_code``) and the value of a
 #: measurement made a finding (``value``, ``unit``).
@@ -161,7 +162,7 @@ def read_synthea(
         than this (by ``patients.csv``'s ``BIRTHDATE``) are not judged
         against them and are counted as ``"measurement of a patient under
         18"``. None judges every patient's.
-    tables : sequence of str, default all of :data:`SYNTHEA_TABLES`
+    tables : sequence of str, default all of :data:`~kgmed.records.synthea.SYNTHEA_TABLES`
         Which tables to read observations from, such as
         ``("conditions", "medications")``.
     encoding : str, default "utf-8-sig"
@@ -174,9 +175,10 @@ def read_synthea(
     Returns
     -------
     Records
-        With the columns :data:`KEPT_COLUMNS` besides the canonical ones,
-        and :attr:`Records.measurements`: every numeric observation judged
-        (columns :data:`kgmed.records.MEASUREMENT_COLUMNS`) with its status.
+        With the columns :data:`~kgmed.records.synthea.KEPT_COLUMNS` besides
+        the canonical ones, and ``Records.measurements``: every numeric
+        observation judged (columns :data:`kgmed.records.MEASUREMENT_COLUMNS`)
+        with its status.
         The report counts, per file (:meth:`RecordsReport.files_frame`), the
         observations read, kept and dropped by reason; every row is one
         observation, except that a combination product gives one per

@@ -412,6 +412,17 @@ def test_a_childs_values_are_not_judged_by_adult_ranges(
     assert records.report.notes == []
 
 
+def test_a_birth_date_that_does_not_parse_is_noted_without_the_patient_id() -> None:
+    born = {"resourceType": "Patient", "id": "jane-doe-1234", "birthDate": "June 2006"}
+    bmi = measurement("o1", "39156-5", "Body mass index", 16.0, "kg/m2", pid="jane-doe-1234")
+    records = read_fhir(bundle(born, bmi, condition("c1", "1", "Gout", pid="jane-doe-1234")))
+    notes = " ".join(records.report.notes)
+    assert "'June 2006'" in notes
+    assert "a Patient resource" in notes
+    assert "jane-doe-1234" not in notes
+    assert "jane-doe-1234" not in str(records.report)
+
+
 def test_reference_ranges_can_be_the_users_own() -> None:
     height = measurement("o1", "8302-2", "Body Height", 201.0, "cm")
     tall = {"8302-2": ReferenceRange("height", "cm", high=200)}
