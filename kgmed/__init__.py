@@ -41,6 +41,7 @@ from kgmed.errors import (
     RecordsError,
     RecordsFileError,
     RecordsFileNotFound,
+    ResourceLimitError,
     TripleStoreError,
     UnknownKindError,
 )
@@ -78,6 +79,7 @@ __all__ = [
     "RecordsFileError",
     "RecordsFileNotFound",
     "RecordsReport",
+    "ResourceLimitError",
     "TripleStoreError",
     "UnknownKindError",
     "__version__",

@@ -8,6 +8,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from kgmed._limits import memory_budget
 from kgmed._progress import Stages, check_progress
 from kgmed._validation import check_choice, check_columns, check_fraction, check_positive_int
 from kgmed.errors import ParameterError, RecordsError
@@ -38,6 +39,7 @@ def build(
     relations: str = "direct",
     direct_alpha: float = 0.05,
     progress: bool | None = None,
+    max_memory: int | float | str | None = None,
 ) -> KnowledgeGraph:
     """Build a knowledge graph from patient records.
 
@@ -95,6 +97,9 @@ def build(
         Draw a progress bar over the stages (records, matrix, rules, graph,
         direct relations) on standard error. By default one is drawn only
         when standard error is a terminal; ``False`` never draws one.
+    max_memory : int, float or str, optional
+        The memory budget for mining, as in :func:`kgmed.mine_rules`: by
+        default the memory available now.
 
     Returns
     -------
@@ -104,6 +109,9 @@ def build(
     ------
     ParameterError
         If a parameter is out of range.
+    ResourceLimitError
+        If mining could need more memory than ``max_memory``; the message
+        gives the estimate.
     RecordsError
         If the records are not usable (see :meth:`Records.from_dataframe`).
 
@@ -128,6 +136,7 @@ def build(
     relations = check_choice("relations", relations, RELATION_MODES)
     direct_alpha = check_fraction("direct_alpha", direct_alpha)
     show = check_progress(progress)
+    memory_budget(max_memory)
     spark = is_spark_dataframe(data)
     names = ["spark"] if spark else ["records", "matrix", "rules"]
     names.append("graph")
@@ -147,6 +156,7 @@ def build(
             relations=relations,
             direct_alpha=direct_alpha,
             show=show,
+            max_memory=max_memory,
         )
     return kg
 
@@ -165,6 +175,7 @@ def _build(
     relations: str,
     direct_alpha: float,
     show: bool,
+    max_memory: int | float | str | None,
 ) -> KnowledgeGraph:
     """:func:`build` once its parameters are checked, stage by stage."""
     per_patient: Transactions | None = None
@@ -197,6 +208,7 @@ def _build(
             min_patients=min_patients,
             max_len=max_len,
             algorithm=algorithm,
+            max_memory=max_memory,
         )
         concepts, n_patients = records.concepts(), records.n_patients
         unit, n_baskets = matrix.unit, matrix.n_baskets

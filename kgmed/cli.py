@@ -268,6 +268,11 @@ Examples:
     show_default=True,
     help="Relations shown per type.",
 )
+@click.option(
+    "--max-memory",
+    help="Memory budget for mining, such as 8GiB (default: the memory available); "
+    "a request that could need more stops with an estimate.",
+)
 @_progress_option
 @_json_option
 def build(records: tuple[Path, ...], out: Path, top: int, as_json: bool, **options: Any) -> None:
@@ -526,6 +531,7 @@ def _build(
     max_len: int = 2,
     algorithm: str = "auto",
     relations: str = "direct",
+    max_memory: str | None = None,
     **_: Any,
 ) -> KnowledgeGraph:
     return kgmed.build(
@@ -537,6 +543,7 @@ def _build(
         algorithm=algorithm,
         relations=relations,
         progress=progress,
+        max_memory=max_memory,
     )
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "RecordsError",
     "RecordsFileError",
     "RecordsFileNotFound",
+    "ResourceLimitError",
     "TripleStoreError",
     "UnknownKindError",
 ]
@@ -111,6 +112,30 @@ class GraphError(KgmedError, ValueError):
 
 class GraphFileError(KgmedError, ValueError):
     """A file given to :func:`kgmed.load` is not a saved kgmed graph."""
+
+
+class ResourceLimitError(KgmedError, MemoryError):
+    """A request would need more memory than its budget (``max_memory=``).
+
+    Raised before the work starts. The message gives the estimate and what
+    to change; ``estimate`` and ``budget`` hold both in bytes.
+
+    Examples
+    --------
+    >>> import kgmed, pandas as pd
+    >>> one = pd.DataFrame({"patient_id": "p1", "concept": [f"c{i}" for i in range(3000)],
+    ...                     "kind": "symptom"})
+    >>> try:
+    ...     kgmed.build(one, min_patients=1, max_memory="1GiB")
+    ... except kgmed.ResourceLimitError as err:
+    ...     print(f"{err.estimate / 2**30:.1f} GiB over {err.budget / 2**30:.0f} GiB")
+    10.5 GiB over 1 GiB
+    """
+
+    def __init__(self, message: str, *, estimate: float, budget: float):
+        super().__init__(message)
+        self.estimate = estimate
+        self.budget = budget
 
 
 class TripleStoreError(KgmedError, OSError):

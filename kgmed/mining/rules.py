@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from kgmed._limits import check as check_memory
+from kgmed._limits import memory_budget
 from kgmed._validation import check_choice, check_fraction, check_positive_int
 from kgmed.errors import ParameterError, RecordsError
 from kgmed.mining.metrics import METRIC_COLUMNS, rule_metrics
-from kgmed.mining.pairs import PairCounts, min_count, pair_counts
+from kgmed.mining.pairs import DENSE_PAIR_COLUMNS, PairCounts, min_count, pair_counts
 from kgmed.mining.significance import benjamini_hochberg, fisher_greater
 from kgmed.mining.transactions import Transactions, transactions
 from kgmed.records import Records
@@ -48,6 +50,7 @@ def mine_rules(
     min_patients: int = 11,
     max_len: int = 2,
     algorithm: str = "auto",
+    max_memory: int | float | str | None = None,
 ) -> pd.DataFrame:
     """Association rules between concepts, each with its counts and significance.
 
@@ -81,6 +84,14 @@ def mine_rules(
         DataFrame (see ``docs/spark.md``). ``"auto"`` picks ``"spark"`` for
         a Spark DataFrame, else ``"pairs"`` for ``max_len=2`` and
         ``"fpgrowth"`` otherwise. All give the same rules.
+    max_memory : int, float or str, optional
+        The memory budget, in bytes or as a size (``"8GiB"``); by default
+        the memory available now. Before counting, the most itemsets the
+        request can give is bounded from the baskets' frequent concepts; a
+        bound over budget raises :class:`~kgmed.errors.ResourceLimitError`
+        with the estimate instead of exhausting the machine. ``math.inf``
+        turns the check off. Spark is not checked (its cluster has its own
+        limits).
 
     Returns
     -------
@@ -105,6 +116,8 @@ def mine_rules(
         If a parameter is out of range, ``algorithm="pairs"`` is asked for
         rules longer than two items, or a Spark DataFrame for another
         algorithm than ``"spark"``.
+    ResourceLimitError
+        If the rules could need more memory than ``max_memory``.
     MissingDependencyError
         If ``algorithm="spark"`` and pyspark is not installed.
 
@@ -126,6 +139,7 @@ def mine_rules(
     min_support, min_confidence, min_patients, max_len, algorithm = check_rule_params(
         min_support, min_confidence, min_patients, max_len, algorithm
     )
+    budget = memory_budget(max_memory)
     if algorithm == "spark":
         from kgmed.mining.spark import spark_rules
 
@@ -137,6 +151,16 @@ def mine_rules(
             max_len=max_len,
         )
     t = _as_transactions(data)
+    threshold = min_count(t.n_baskets, min_support, min_patients)
+    frequent = np.nonzero(t.counts().to_numpy() >= threshold)[0]
+    check_memory(
+        t.matrix,
+        frequent,
+        threshold=threshold,
+        max_len=max_len,
+        dense_columns=DENSE_PAIR_COLUMNS,
+        budget=budget,
+    )
     if algorithm == "pairs":
         rules = _pair_rules(t, min_support=min_support, min_patients=min_patients)
     else:
