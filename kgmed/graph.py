@@ -755,6 +755,9 @@ class KnowledgeGraph:
     def sparql(self, query: str, **options: Any) -> Any:
         """Run a SPARQL query over the graph; see :func:`kgmed.rdf.sparql`.
 
+        Give a user's terms as ``bindings={"label": term}``, never formatted
+        into the query text.
+
         Examples
         --------
         >>> import kgmed

@@ -88,7 +88,7 @@ def test_the_bound_is_never_below_what_is_mined() -> None:
 
 def test_the_budget_can_be_lowered_and_turned_off() -> None:
     records = kgmed.datasets.synthetic(500, random_state=0)
-    with pytest.raises(ResourceLimitError, match="the memory budget is 1.0 KiB"):
+    with pytest.raises(ResourceLimitError, match=r"the memory budget is 1\.0 KiB"):
         kgmed.build(records, max_memory=1024)
     assert len(kgmed.build(records, max_memory=math.inf).edges()) > 0
     assert len(kgmed.build(records).edges()) > 0  # the default: the memory available

@@ -24,6 +24,7 @@ from rdflib import BNode, Graph
 
 from kgmed.errors import ParameterError, TripleStoreError
 from kgmed.graph import KnowledgeGraph
+from kgmed.rdf._bindings import values_clause
 from kgmed.rdf._export import serialize, to_rdf
 from kgmed.rdf._sparql import literal_value
 from kgmed.rdf._terms import DEFAULT_BASE, check_base
@@ -255,6 +256,7 @@ def query(
     *,
     auth: tuple[str, str] | str | None = None,
     timeout: float = 60.0,
+    bindings: Mapping[str, object] | None = None,
 ) -> pd.DataFrame:
     """Run a SPARQL SELECT on a triple store and return its rows.
 
@@ -276,6 +278,13 @@ def query(
         As in :func:`push`.
     timeout : float, default 60.0
         Seconds to wait for the answer.
+    bindings : mapping of str to object, optional
+        Values for variables of the query, as in :func:`kgmed.rdf.sparql`:
+        each becomes an RDF term written by pyoxigraph (a string is an
+        escaped literal, an ``rdflib.URIRef`` a checked IRI) in a ``VALUES``
+        clause added at the end of the query, so a user's term is never
+        pasted into its text. The query must not end with a ``VALUES``
+        clause of its own.
 
     Returns
     -------
@@ -318,6 +327,9 @@ def query(
     """
     if not isinstance(sparql, str) or not sparql.strip():
         raise ParameterError("sparql must be the text of a SPARQL query")
+    clause = values_clause(bindings)
+    if clause:
+        sparql = f"{sparql.rstrip()}\n{clause}\n"
     connection = _Connection.make(auth, timeout)
     url, _ = _endpoints(endpoint, "query", None)
     headers = {
@@ -339,10 +351,10 @@ def query(
     if "boolean" in results:
         return pd.DataFrame({"boolean": [bool(results["boolean"])]})
     names = [str(name) for name in results.get("head", {}).get("vars", [])]
-    bindings = results.get("results", {}).get("bindings", [])
+    solutions = results.get("results", {}).get("bindings", [])
     columns: dict[str, pd.Series] = {}
     for name in names:
-        values = [_value(row.get(name)) for row in bindings]
+        values = [_value(row.get(name)) for row in solutions]
         if not values or any(value is None for value in values):
             columns[name] = pd.Series(values, dtype=object)
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -9,6 +10,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SKOS, XSD
 
 from kgmed.errors import ParameterError
+from kgmed.rdf._bindings import oxigraph_terms, rdflib_terms
 from kgmed.rdf._terms import BIOLINK, DEFAULT_BASE, KGMED
 
 if TYPE_CHECKING:
@@ -59,6 +61,7 @@ def sparql(
     *,
     engine: str = "oxigraph",
     base: str = DEFAULT_BASE,
+    bindings: Mapping[str, object] | None = None,
 ) -> pd.DataFrame | bool | Graph:
     """Run a SPARQL 1.1 query over the graph's RDF export.
 
@@ -80,6 +83,13 @@ def sparql(
         ``benchmarks/RESULTS.md``).
     base : str, default "https://w3id.org/kgmed/id/"
         The base of the export's local IRIs.
+    bindings : mapping of str to object, optional
+        Values for variables of the query (``{"label": "influenza"}``),
+        given as RDF terms, never pasted into its text: a string is a
+        literal whatever quotes or braces it holds; ``bool``, ``int`` and
+        ``float`` are typed literals; an ``rdflib.URIRef`` is an IRI.
+        Pass a user's term this way rather than formatting it into the
+        query. A bound variable must appear in the query's pattern.
 
     Returns
     -------
@@ -107,17 +117,30 @@ def sparql(
       symptom    n
     0   fever  227
     1   cough  192
+
+    A user's term goes in as a binding, never into the text:
+
+    >>> kg.sparql('''
+    ...     SELECT ?symptom WHERE {
+    ...         ?a kgmed:predicate kgmed:hasSymptom ; kgmed:nPatients ?n ;
+    ...            kgmed:subject/skos:prefLabel ?disease ; kgmed:object/skos:prefLabel ?symptom .
+    ...     } ORDER BY DESC(?n) LIMIT 1''', bindings={"disease": "influenza"})
+      symptom
+    0   fever
     """
     if engine not in ENGINES:
         raise ParameterError(f"engine must be one of {list(ENGINES)}, got {engine!r}")
     if not isinstance(query, str):
         raise ParameterError(f"query must be a string, got {type(query).__name__}")
+    terms = oxigraph_terms(bindings)
     if engine == "oxigraph":
-        return _oxigraph(kg, query, base)
-    return _rdflib(kg, query, base)
+        return _oxigraph(kg, query, base, terms)
+    return _rdflib(kg, query, base, rdflib_terms(bindings))
 
 
-def _oxigraph(kg: KnowledgeGraph, query: str, base: str) -> pd.DataFrame | bool | Graph:
+def _oxigraph(
+    kg: KnowledgeGraph, query: str, base: str, terms: dict[str, Any]
+) -> pd.DataFrame | bool | Graph:
     import pyoxigraph
 
     key = ("sparql", "oxigraph", base)
@@ -130,7 +153,16 @@ def _oxigraph(kg: KnowledgeGraph, query: str, base: str) -> pd.DataFrame | bool 
         store.bulk_load(text.encode("utf-8"), format=pyoxigraph.RdfFormat.N_TRIPLES)
         kg._cache_put(key, store)
     try:
-        result = store.query(query, prefixes=PREFIXES)
+        # Bound as rdflib's initBindings and a remote store are: by a VALUES
+        # clause at the end, written from the terms (pyoxigraph escapes them).
+        # Its substitutions would need the variable in the SELECT clause.
+        values = " ".join(
+            [
+                f"VALUES ({' '.join('?' + n for n in terms)})",
+                f"{{ ({' '.join(map(str, terms.values()))}) }}",
+            ]
+        )
+        result = store.query(f"{query.rstrip()}\n{values}\n" if terms else query, prefixes=PREFIXES)
     except SyntaxError as err:
         raise ParameterError(f"the SPARQL query does not parse: {err}") from err
     if isinstance(result, pyoxigraph.QueryBoolean):
@@ -145,7 +177,9 @@ def _oxigraph(kg: KnowledgeGraph, query: str, base: str) -> pd.DataFrame | bool 
     return graph
 
 
-def _rdflib(kg: KnowledgeGraph, query: str, base: str) -> pd.DataFrame | bool | Graph:
+def _rdflib(
+    kg: KnowledgeGraph, query: str, base: str, terms: dict[Any, Any]
+) -> pd.DataFrame | bool | Graph:
     from pyparsing import ParseException
 
     key = ("sparql", "rdflib", base)
@@ -156,7 +190,7 @@ def _rdflib(kg: KnowledgeGraph, query: str, base: str) -> pd.DataFrame | bool | 
         graph = to_rdf(kg, base=base)
         kg._cache_put(key, graph)
     try:
-        result = graph.query(query, initNs=PREFIXES)
+        result = graph.query(query, initNs=PREFIXES, initBindings=terms or None)
     except ParseException as err:
         raise ParameterError(f"the SPARQL query does not parse: {err}") from err
     if result.type == "ASK":
