@@ -826,6 +826,23 @@ class KnowledgeGraph:
 
         return viz.paths_page(self.paths(source, target, **options)).save(path)
 
+    def privacy_report(self, records: Any = None) -> Any:
+        """Audit what the graph's exports would give away; see :func:`kgmed.privacy.privacy_report`.
+
+        Examples
+        --------
+        >>> import kgmed
+        >>> kg = kgmed.build(kgmed.datasets.synthetic(2000, random_state=0))
+        >>> print(kg.privacy_report())  # doctest: +ELLIPSIS
+        Privacy report: nothing under the floor, no patient data
+          floor (min_patients)              11
+          smallest count exported           11
+        ...
+        """
+        from kgmed.privacy import privacy_report
+
+        return privacy_report(self, records)
+
     def to_kgx(self, folder: str | os.PathLike[str], **options: Any) -> Any:
         """Write the KGX TSV pair of nodes and edges; see :func:`kgmed.rdf.to_kgx`."""
         from kgmed import rdf
@@ -892,29 +909,32 @@ class KnowledgeGraph:
                 return write(
                     self, path, format=format, base=base or DEFAULT_BASE, evidence=evidence
                 )
-        from kgmed import __version__
-
         target = Path(path)
-        document = {
-            "format": _FORMAT,
-            "format_version": _FORMAT_VERSION,
-            "kgmed_version": __version__,
-            "params": self.params,
-            "nodes": [{"id": n, **attrs} for n, attrs in self.graph.nodes(data=True)],
-            "edges": [
-                {"source": u, "target": v, "relation": k, **attrs}
-                for u, v, k, attrs in self.graph.edges(keys=True, data=True)
-            ],
-            "rules": _rules_to_json(self.rules),
-        }
-        text = json.dumps(
-            _finite(document), ensure_ascii=False, allow_nan=False, default=_json_default
-        )
+        text = _json_text(self)
         if target.suffix == ".gz":
             target.write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))
         else:
             target.write_text(text, encoding="utf-8")
         return target
+
+
+def _json_text(kg: KnowledgeGraph) -> str:
+    """The text of kgmed's JSON file of ``kg``."""
+    from kgmed import __version__
+
+    document = {
+        "format": _FORMAT,
+        "format_version": _FORMAT_VERSION,
+        "kgmed_version": __version__,
+        "params": kg.params,
+        "nodes": [{"id": n, **attrs} for n, attrs in kg.graph.nodes(data=True)],
+        "edges": [
+            {"source": u, "target": v, "relation": k, **attrs}
+            for u, v, k, attrs in kg.graph.edges(keys=True, data=True)
+        ],
+        "rules": _rules_to_json(kg.rules),
+    }
+    return json.dumps(_finite(document), ensure_ascii=False, allow_nan=False, default=_json_default)
 
 
 def load(path: str | os.PathLike[str]) -> KnowledgeGraph:

@@ -38,6 +38,7 @@ REFERENCED_MODULES = [
     "kgmed.linking",
     "kgmed.cohorts",
     "kgmed.models",
+    "kgmed.privacy",
     "kgmed.rdf",
     "kgmed.viz",
     "kgmed.knowledge",

@@ -10,19 +10,11 @@ import pandas as pd
 import pytest
 
 import kgmed
-from kgmed.cli import main
+from kgmed.cli import BUILD_OUTPUTS, main
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "examples" / "data" / "records.csv"
-OUTPUTS = [
-    "edges.csv",
-    "graph.html",
-    "graph.json",
-    "graph.ttl",
-    "nodes.csv",
-    "report.txt",
-    "rules.csv",
-]
+OUTPUTS = sorted(BUILD_OUTPUTS)
 
 
 def ids_in(text: str, ids: set[str]) -> set[str]:
