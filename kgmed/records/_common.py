@@ -319,6 +319,25 @@ KEPT_UNDATED = "those rows are kept without a time"
 JUDGED_AS_ADULTS = "those patients' values are judged as adults'"
 
 
+_EARLIEST = pd.Timestamp.min.tz_localize("UTC")
+_LATEST = pd.Timestamp.max.tz_localize("UTC")
+
+
+def utc_times(values: pd.Series, **options: Any) -> pd.Series:
+    """``values`` parsed as UTC times in nanoseconds; what does not parse is NaT.
+
+    ``options`` go to :func:`pandas.to_datetime` (``format=``). A date
+    outside what nanoseconds hold (before 1677 or after 2262, such as
+    ``-1`` or ``9999-12-31``) does not parse either, rather than failing
+    the whole column.
+    """
+    parsed = pd.to_datetime(values, errors="coerce", utc=True, **options)
+    outside = parsed.notna() & ((parsed < _EARLIEST) | (parsed > _LATEST))
+    if outside.any():
+        parsed = parsed.mask(outside)
+    return parsed.astype("datetime64[ns, UTC]")
+
+
 def dates_note(
     name: str, column: str, n: int, example: str, where: str, *, outcome: str = KEPT_UNDATED
 ) -> str:

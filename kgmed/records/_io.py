@@ -123,7 +123,8 @@ class Table:
 
     def where(self, mask: pd.Series | np.ndarray) -> str:
         """The rows in ``mask`` named for a message (``line 3``, ``row 0``)."""
-        at = np.asarray(mask, dtype=bool)
+        # A comparison with missing cells gives a nullable mask: they are not in it.
+        at = pd.Series(mask).fillna(False).to_numpy(dtype=bool)
         return some_rows(self.frame.index[at], "row", self._row_lines())
 
     def _row_lines(self) -> RowLines | None:

@@ -1078,9 +1078,7 @@ def _flag(
 
 def _times(values: pd.Series) -> pd.Series:
     """FHIR dates, dateTimes and instants in UTC; what does not parse is NaT."""
-    return pd.to_datetime(values, errors="coerce", utc=True, format="ISO8601").astype(
-        "datetime64[ns, UTC]"
-    )
+    return _common.utc_times(values, format="ISO8601")
 
 
 def _products(facts: pd.DataFrame, ingredients: bool) -> pd.DataFrame:

@@ -738,7 +738,7 @@ def _dates(
     if len(uniques) == 0:
         return pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
     distinct = pd.Series(uniques, dtype="string")
-    parsed = pd.to_datetime(distinct, errors="coerce", format="mixed", utc=True)
+    parsed = _common.utc_times(distinct, format="mixed")
     bad = parsed.isna()
     if bad.any():
         first = str(distinct[bad].iloc[0])
@@ -751,7 +751,7 @@ def _dates(
                 f"column {column!r}",
                 int(rows.sum()),
                 first,
-                table.rows(text == first),
+                table.rows((text == first).fillna(False).to_numpy(dtype=bool)),
                 outcome=outcome,
             )
         )

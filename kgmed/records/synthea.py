@@ -474,7 +474,7 @@ def _times(
 ) -> pd.Series:
     """A column of dates in UTC; those that do not parse are NaT, counted and noted."""
     text = table.frame[column].str.strip()
-    parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+    parsed = _common.utc_times(text, format="ISO8601")
     bad = (parsed.isna() & text.notna() & (text != "")).to_numpy()
     if bad.any():
         count = state.issues.setdefault(table.name, {})

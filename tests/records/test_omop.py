@@ -1208,3 +1208,18 @@ def test_unknown_tables_and_inputs_are_errors() -> None:
         read_omop(CONCEPT)  # type: ignore[arg-type]
     with pytest.raises(kgmed.RecordsError, match="expected a pandas DataFrame"):
         read_omop({"concept": CONCEPT, "condition_occurrence": [1, 2]})  # type: ignore[dict-item]
+
+
+def test_a_bad_id_beside_missing_ones_is_named() -> None:
+    """A missing cell in the same column does not hide which row holds the bad id."""
+    conditions = _conditions([None, "\x00"])  # type: ignore[list-item]
+    with pytest.raises(kgmed.RecordsError, match=r"'condition_concept_id' holds '\\x00' at row 1"):
+        read_omop({"concept": CONCEPT, "condition_occurrence": conditions})
+
+
+@pytest.mark.parametrize("date", ["-1", "0001-01-01", "9999-12-31"])
+def test_a_date_nanoseconds_cannot_hold_is_not_parsed_and_noted(date: str) -> None:
+    conditions = _conditions([201826, 254761], condition_start_date=[date, "2020-01-02"])
+    records = read_omop({"concept": CONCEPT, "condition_occurrence": conditions})
+    assert records.data["time"].isna().sum() == 1
+    assert any(repr(date) in note for note in records.report.notes)
