@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -219,6 +220,17 @@ def test_build_counts_equal_a_recount(table: pd.DataFrame, floor: int) -> None:
         assert str(kg)
         return
     _check_graph(kg, records, floor)
+    # And straight from the input table, without the reader: the labels of
+    # clean_tables are lower case, so normalizing is turning control
+    # characters into spaces.
+    raw: dict[str, set[str]] = {}
+    for patient, label in table[["patient_id", "concept"]].itertuples(index=False):
+        raw.setdefault(" ".join(re.sub(r"[\x00-\x1f]", " ", label).split()), set()).add(patient)
+    label_of = dict(zip(kg.nodes()["id"], kg.nodes()["label"], strict=True))
+    assert set(label_of.values()) == {c for c, p in raw.items() if len(p) >= floor}
+    for edge in kg.edges().itertuples(index=False):
+        both = raw[label_of[edge.source]] & raw[label_of[edge.target]]
+        assert edge.n_patients == len(both)
 
 
 @SETTINGS
