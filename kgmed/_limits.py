@@ -114,20 +114,25 @@ class Estimate:
 
 
 def estimate(
-    matrix: sparse.csr_array | sparse.csr_matrix,
+    matrix: sparse.csr_array | sparse.csr_matrix | None,
     frequent: np.ndarray,
     *,
     threshold: int,
     max_len: int,
     dense_columns: int,
 ) -> Estimate:
-    """Bound the itemsets and bytes of mining ``matrix``'s ``frequent`` columns."""
+    """Bound the itemsets and bytes of mining ``matrix``'s ``frequent`` columns.
+
+    Without ``matrix`` (None), the bound takes every set of frequent
+    concepts as possible: cheaper, and looser.
+    """
     f = len(frequent)
-    lengths = _frequent_per_row(matrix, frequent)
+    lengths = None if matrix is None else _frequent_per_row(matrix, frequent)
+    n_rows = 0 if matrix is None else matrix.shape[0]
     itemsets: dict[int, float] = {}
     n_bytes = 0.0
     for k in range(2, max_len + 1):
-        occurring = float(_comb(lengths, k).sum())
+        occurring = float(math.comb(f, k)) if lengths is None else float(_comb(lengths, k).sum())
         bound = min(occurring / max(threshold, 1), float(math.comb(f, k)))
         itemsets[k] = bound
         if k == 2:
@@ -138,7 +143,7 @@ def estimate(
             n_bytes += bound * (BYTES_PER_ITEMSET + (2**k - 2) * BYTES_PER_RULE)
     if max_len > 2:
         # mlxtend mines a dense one-hot table of baskets × frequent concepts.
-        n_bytes += float(matrix.shape[0]) * f
+        n_bytes += float(n_rows) * f
     return Estimate(n_concepts=f, itemsets=itemsets, n_bytes=n_bytes)
 
 
@@ -177,6 +182,14 @@ def check(
     """Raise ResourceLimitError when mining could need more than ``budget`` bytes."""
     if math.isinf(budget):
         return
+    # Every set of frequent concepts fitting needs no pass over the matrix.
+    # The one-hot table of max_len > 2 is priced in the second bound only.
+    if max_len == 2:
+        loose = estimate(
+            None, frequent, threshold=threshold, max_len=max_len, dense_columns=dense_columns
+        )
+        if loose.n_bytes <= budget:
+            return
     bound = estimate(
         matrix, frequent, threshold=threshold, max_len=max_len, dense_columns=dense_columns
     )
