@@ -1,6 +1,14 @@
 """Records and their readers: the canonical long table of observations."""
 
-from kgmed.records.core import BASKETS, COLUMNS, MEASUREMENT_COLUMNS, Records, RecordsReport
+from kgmed.records.core import (
+    BASKETS,
+    COLUMNS,
+    MEASUREMENT_COLUMNS,
+    PATIENT_COLUMNS,
+    SEXES,
+    Records,
+    RecordsReport,
+)
 from kgmed.records.csv import read_records
 from kgmed.records.fhir import read_fhir
 from kgmed.records.omop import read_omop
@@ -10,6 +18,8 @@ __all__ = [
     "BASKETS",
     "COLUMNS",
     "MEASUREMENT_COLUMNS",
+    "PATIENT_COLUMNS",
+    "SEXES",
     "Records",
     "RecordsReport",
     "read_fhir",

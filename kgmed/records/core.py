@@ -24,7 +24,17 @@ from kgmed.records._io import RowLines, some_rows
 from kgmed.records._normalize import clean_codes, clean_text, label_key
 from kgmed.schema import KINDS, normalize_kind, normalize_system
 
-__all__ = ["BASKETS", "COLUMNS", "MEASUREMENT_COLUMNS", "Records", "RecordsReport"]
+__all__ = [
+    "BASKETS",
+    "COLUMNS",
+    "MEASUREMENT_COLUMNS",
+    "PATIENT_COLUMNS",
+    "SEXES",
+    "Records",
+    "RecordsReport",
+    "check_patients",
+    "normalize_sex",
+]
 
 #: The columns of ``Records.data``, in order.
 COLUMNS: tuple[str, ...] = (
@@ -58,6 +68,15 @@ MEASUREMENT_COLUMNS: tuple[str, ...] = (
     "status",
     "finding",
 )
+
+#: The columns every ``Records.patients`` table has, in order: who each
+#: patient is, for adjusting relations. ``age`` is the patient's age in years
+#: at their last observation in the records (NaN where unknown); ``sex`` is
+#: one of :data:`SEXES` or ``<NA>``. Covariates a user names follow them.
+PATIENT_COLUMNS: tuple[str, ...] = ("age", "sex")
+
+#: Values of ``Records.patients["sex"]`` besides ``<NA>``.
+SEXES: tuple[str, ...] = ("female", "male", "other")
 
 #: Values of ``Records.basket``: what one row of the mining matrix is.
 BASKETS: tuple[str, ...] = ("patient", "encounter")
@@ -224,6 +243,12 @@ class Records:
         What the reader read, kept and dropped.
     basket : {"patient", "encounter"}
         What mining counts co-occurrence in.
+    patients : pandas.DataFrame or None
+        Who the patients are, one row per patient (index ``patient_id``):
+        :data:`~kgmed.records.PATIENT_COLUMNS` (``age`` at the last
+        observation, ``sex``) and any covariates named when reading; None
+        when the source says nothing about the patients. :func:`kgmed.build`
+        adjusts relations for them. It never leaves in an export.
     measurements : pandas.DataFrame or None
         Raw numeric observations (lab values, vital signs), one row each
         (columns :data:`~kgmed.records.MEASUREMENT_COLUMNS`), for the
@@ -265,6 +290,7 @@ class Records:
         basket: str = "patient",
         extra: Sequence[str] = (),
         measurements: pd.DataFrame | None = None,
+        patients: pd.DataFrame | None = None,
     ) -> None:
         if "reason_id" not in data.columns:
             data = data.assign(reason_id=pd.Series(pd.NA, index=data.index, dtype="string"))
@@ -280,6 +306,9 @@ class Records:
         self.data: pd.DataFrame = data.loc[:, [*COLUMNS, *extra]]
         self.basket: str = basket
         self.measurements: pd.DataFrame | None = measurements
+        self.patients: pd.DataFrame | None = (
+            None if patients is None else check_patients(patients, data["patient_id"])
+        )
         self.report: RecordsReport = report or RecordsReport(
             source="DataFrame",
             n_read=len(data),
@@ -1683,3 +1712,127 @@ def _check_one_kind(data: pd.DataFrame, source: str) -> None:
             f"a concept has one kind. Correct the kind column, or give the "
             f"concepts distinct labels or codes."
         )
+
+
+def check_patients(patients: pd.DataFrame, patient_ids: pd.Series) -> pd.DataFrame:
+    """A ``Records.patients`` table checked and put in its canonical form.
+
+    One row per patient of the records, in the order of first appearance
+    (patients the table lacks get an empty row; patients it has beyond the
+    records are left out); ``age`` as float, ``sex`` as strings of
+    :data:`SEXES` (``F``/``M``, ``woman``/``man`` and their case are read)
+    or ``<NA>``; other columns are covariates, kept as they are.
+
+    Parameters
+    ----------
+    patients : pandas.DataFrame
+        Indexed by patient id, with the columns ``age`` and ``sex``.
+    patient_ids : pandas.Series
+        The ``patient_id`` column of the records.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    RecordsError
+        If ``patients`` is not a DataFrame, names a patient twice, or holds
+        an age that is no number or is negative, or a sex it cannot read.
+    ColumnNotFound
+        If ``age`` or ``sex`` is missing.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from kgmed.records.core import check_patients
+    >>> table = pd.DataFrame({"age": [34, None], "sex": ["F", "male"]}, index=["p1", "p2"])
+    >>> check_patients(table, pd.Series(["p2", "p1", "p3"]))
+                 age     sex
+    patient_id
+    p2           NaN    male
+    p1          34.0  female
+    p3           NaN    <NA>
+    """
+    if not isinstance(patients, pd.DataFrame):
+        raise RecordsError(
+            f"patients must be a pandas DataFrame indexed by patient id, "
+            f"got {type(patients).__name__}"
+        )
+    check_columns(patients, dict.fromkeys(PATIENT_COLUMNS), where="patients")
+    if patients.index.duplicated().any():
+        twice = patients.index[patients.index.duplicated()].unique()[:3].tolist()
+        raise RecordsError(f"patients: each patient needs one row; {twice} have several")
+    age = pd.to_numeric(patients["age"], errors="coerce")
+    bad = age.isna() & patients["age"].notna()
+    bad |= age < 0
+    if bad.any():
+        where = patients.index[bad.to_numpy()][:3].tolist()
+        values = patients["age"][bad.to_numpy()][:3].tolist()
+        raise RecordsError(
+            f"patients: column 'age' needs years as non-negative numbers; "
+            f"patients {where} have {values}"
+        )
+    sex = normalize_sex(patients["sex"], where="patients")
+    order = pd.Index(pd.unique(patient_ids.to_numpy()), name="patient_id")
+    table = patients.assign(age=age.astype("float64"), sex=sex)
+    others = [c for c in table.columns if c not in PATIENT_COLUMNS]
+    table = table.loc[:, [*PATIENT_COLUMNS, *others]]
+    table.index = table.index.astype(object)
+    return table.reindex(pd.Index(order.astype(object), name="patient_id"))
+
+
+_SEX_WORDS: dict[str, str] = {
+    "female": "female",
+    "f": "female",
+    "woman": "female",
+    "w": "female",
+    "male": "male",
+    "m": "male",
+    "man": "male",
+    "other": "other",
+    "o": "other",
+    "x": "other",
+    "intersex": "other",
+}
+_NO_SEX = frozenset({"", "unknown", "u", "unk", "not known", "nan", "none", "null"})
+
+
+def normalize_sex(values: pd.Series, *, where: str) -> pd.Series:
+    """Sex as ``female``, ``male``, ``other`` or ``<NA>``, whatever its spelling.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Recorded sex or administrative gender (``F``, ``male``, ``Woman``,
+        FHIR's ``unknown``).
+    where : str
+        Named in the error message.
+
+    Returns
+    -------
+    pandas.Series
+        Of dtype ``string``, same index.
+
+    Raises
+    ------
+    RecordsError
+        If a value is none of the known spellings.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from kgmed.records.core import normalize_sex
+    >>> normalize_sex(pd.Series(["F", " male", "unknown", None]), where="sex").tolist()
+    ['female', 'male', <NA>, <NA>]
+    """
+    text = values.astype("string").str.strip().str.lower()
+    known = text.map(_SEX_WORDS)
+    unknown = text.notna() & ~text.isin(_NO_SEX) & known.isna()
+    if unknown.any():
+        odd = sorted(set(text[unknown].tolist()))[:5]
+        raise RecordsError(
+            f"{where}: sex must be female, male or other (F/M and the like), "
+            f"or empty where unknown; found {odd}"
+        )
+    return known.astype("string")
