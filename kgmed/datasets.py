@@ -3,9 +3,13 @@
 The generator draws each patient's diseases (with comorbidity: diabetes
 raises the chance of hypertension, both raise that of heart failure), then
 symptoms and treatments through noisy-OR links with a leak, plus background
-drugs that many people take whatever they have. Because the model is known,
-the records come with their truth, which tests and benchmarks measure
-kgmed against.
+drugs that many people take whatever they have. Every patient has an age
+and a sex; a model may make diseases, symptoms and drugs depend on them
+(:func:`default_model` with ``demographics=1``), and a draw may bend the
+model's assumptions the way real records do (``severity``, ``undercoding``
+and ``label_noise`` of :func:`synthetic`). Because the model is known, the
+records come with their truth, which tests and benchmarks measure kgmed
+against.
 """
 
 from __future__ import annotations
@@ -22,7 +26,25 @@ from kgmed._validation import check_fraction, check_positive_int
 from kgmed.errors import ParameterError
 from kgmed.records import Records
 
-__all__ = ["SyntheticModel", "default_model", "random_model", "synthetic"]
+__all__ = [
+    "DEMOGRAPHY_COLUMNS",
+    "SyntheticModel",
+    "default_model",
+    "random_model",
+    "synthetic",
+]
+
+#: Optional columns of ``SyntheticModel.concepts`` that make a concept's
+#: rate depend on the patient's age and sex, and their neutral values.
+DEMOGRAPHY_COLUMNS: dict[str, float | None] = {
+    "per_decade": 1.0,
+    "female_ratio": 1.0,
+    "min_age": 0.0,
+    "max_age": float("inf"),
+    "sex": None,
+}
+_AGE_CENTRE = 45.0  # the age at which ``per_decade`` leaves a rate as it is
+_MAX_AGE = 90  # patients' ages are drawn uniformly from 0 to this
 
 
 @dataclass(frozen=True)
@@ -35,7 +57,13 @@ class SyntheticModel:
         One row per concept: ``label``, ``kind``, ``system``, ``code``
         (``<NA>`` when uncoded) and ``rate``: a disease's base prevalence, a
         symptom's or treatment's leak (its rate with none of the diseases
-        that cause it).
+        that cause it). Optional columns make a rate depend on who the
+        patient is (:data:`DEMOGRAPHY_COLUMNS`): ``per_decade``, the factor
+        on the rate for each decade of age above 45 (below 45 it divides);
+        ``female_ratio``, the rate in women over that in men (the two sexes
+        share the rate's geometric mean); ``min_age`` and ``max_age``,
+        outside which the rate is 0; and ``sex``, the only sex that has the
+        concept (``<NA>``: both).
     links : pandas.DataFrame
         ``source``, ``target`` (labels), ``relation`` and ``weight``:
         ``has_symptom`` and ``treated_with`` weights are noisy-OR
@@ -309,8 +337,47 @@ _LINKS: list[tuple[str, str, float]] = [
 ]
 
 
+# Who gets what, with ``demographics=1``: label, per_decade, female_ratio,
+# min_age, max_age, sex. Chronic diseases and the drugs of old age rise with
+# age; urinary infection, thyroid disease and migraine are commoner in women.
+_DEMOGRAPHY: list[tuple[str, float, float, float, float, str | None]] = [
+    ("type 2 diabetes mellitus", 1.35, 0.9, 0, np.inf, None),
+    ("hypertension", 1.4, 1.0, 0, np.inf, None),
+    ("heart failure", 1.6, 0.8, 0, np.inf, None),
+    ("chronic obstructive pulmonary disease", 1.5, 0.8, 0, np.inf, None),
+    ("pneumonia", 1.3, 1.0, 0, np.inf, None),
+    ("asthma", 0.85, 1.2, 0, np.inf, None),
+    ("common cold", 0.8, 1.0, 0, np.inf, None),
+    ("urinary tract infection", 1.1, 4.0, 0, np.inf, None),
+    ("migraine", 0.9, 3.0, 0, np.inf, None),
+    ("major depressive disorder", 1.0, 1.7, 0, np.inf, None),
+    ("hypothyroidism", 1.3, 4.0, 0, np.inf, None),
+    ("atorvastatin", 1.6, 0.9, 0, np.inf, None),
+    ("vitamin d", 1.3, 2.0, 0, np.inf, None),
+    ("fatigue", 1.1, 1.3, 0, np.inf, None),
+    ("insomnia", 1.2, 1.3, 0, np.inf, None),
+]
+
+# Concepts that no disease brings, whose rates follow age and sex alone, so
+# that they go with the diseases of the same people: kind, label, code
+# system, code, rate, per_decade, female_ratio, min_age, max_age, sex.
+_BACKGROUND: list[
+    tuple[str, str, str | None, str | None, float, float, float, float, float, str | None]
+] = [
+    ("symptom", "chronic low back pain", "HP", "0003419", 0.08, 1.5, 1.2, 0, np.inf, None),
+    ("symptom", "joint pain", "HP", "0002829", 0.06, 1.5, 1.4, 0, np.inf, None),
+    ("treatment", "oxycodone", "RXNORM", "7804", 0.02, 1.5, 1.0, 18, np.inf, None),
+    ("treatment", "ethinyl estradiol", "RXNORM", "4124", 0.30, 1.0, 1.0, 15, 49, "female"),
+    ("treatment", "alendronate", "RXNORM", "46041", 0.05, 2.2, 4.0, 40, np.inf, None),
+]
+
+
 def default_model(
-    *, comorbidity: float = 1.0, leak: float = 1.0, background: float = 1.0
+    *,
+    comorbidity: float = 1.0,
+    leak: float = 1.0,
+    background: float = 1.0,
+    demographics: float = 0.0,
 ) -> SyntheticModel:
     """The model behind :func:`synthetic`: 15 diseases, 26 symptoms, 21 treatments.
 
@@ -329,6 +396,15 @@ def default_model(
     background : float, default 1.0
         Factor on every treatment's background rate (drugs taken whatever
         the disease).
+    demographics : float, default 0.0
+        Exponent on the effects of age and sex: 0 gives everyone the same
+        rates; 1 makes chronic diseases and the drugs of old age rise with
+        age, urinary infection, thyroid disease and migraine commoner in
+        women, and adds five concepts that no disease brings and that follow
+        age and sex alone (chronic low back pain and joint pain with age,
+        oxycodone and alendronate with age, ethinyl estradiol in women of 15
+        to 49). Those go with the diseases of the same people, and a graph
+        that does not adjust for age and sex mistakes them for relations.
 
     Returns
     -------
@@ -340,6 +416,9 @@ def default_model(
     >>> m = default_model()
     >>> m.concepts["kind"].value_counts().to_dict()
     {'symptom': 26, 'treatment': 21, 'disease': 15}
+    >>> aged = default_model(demographics=1)
+    >>> aged.concepts.set_index("label").loc["hypertension", "per_decade"]
+    np.float64(1.4)
     """
     rows: list[tuple[str, str, str | None, str | None, float]] = [
         ("disease", label, "ICD10CM", code, rate) for label, code, rate in _DISEASES
@@ -358,15 +437,34 @@ def default_model(
         ("treatment", label, "RXNORM" if code else None, code, rate)
         for label, code, rate in _TREATMENTS
     ]
-    for name, value in (("comorbidity", comorbidity), ("leak", leak), ("background", background)):
+    for name, value in (
+        ("comorbidity", comorbidity),
+        ("leak", leak),
+        ("background", background),
+        ("demographics", demographics),
+    ):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
             raise ParameterError(f"{name} must be a number >= 0, got {value!r}")
+    if demographics > 0:
+        rows += [(k, lbl, sy, co, rate) for k, lbl, sy, co, rate, *_ in _BACKGROUND]
     scale = {"disease": 1.0, "symptom": float(leak), "treatment": float(background)}
     rows = [(k, lbl, sy, co, min(rate * scale[k], 0.95)) for k, lbl, sy, co, rate in rows]
     concepts = pd.DataFrame(rows, columns=["kind", "label", "system", "code", "rate"])
     concepts = concepts[["label", "kind", "system", "code", "rate"]].astype(
         {"label": "string", "kind": "string", "system": "string", "code": "string"}
     )
+    if demographics > 0:
+        effects = [(lbl, *rest) for lbl, *rest in _DEMOGRAPHY]
+        effects += [(lbl, *rest) for _, lbl, _, _, _, *rest in _BACKGROUND]
+        table = pd.DataFrame(effects, columns=["label", *DEMOGRAPHY_COLUMNS]).set_index("label")
+        table[["per_decade", "female_ratio"]] **= float(demographics)
+        for column, neutral in DEMOGRAPHY_COLUMNS.items():
+            values = table[column].reindex(concepts["label"]).to_numpy()
+            if column == "sex":
+                concepts[column] = pd.array(values, dtype="string")
+            else:
+                numbers = pd.to_numeric(pd.Series(values), errors="coerce")
+                concepts[column] = numbers.fillna(neutral).to_numpy(dtype=float)
     kind = dict(zip(concepts["label"], concepts["kind"], strict=True))
     links = [
         (d, t, "has_symptom" if kind[t] == "symptom" else "treated_with", w) for d, t, w in _LINKS
@@ -466,6 +564,8 @@ def synthetic(
     random_state: int | np.random.Generator | None = ...,
     messy: bool = ...,
     label_noise: float = ...,
+    severity: float = ...,
+    undercoding: float = ...,
     as_frame: Literal[False] = ...,
     return_truth: Literal[False] = ...,
     model: SyntheticModel | None = ...,
@@ -477,6 +577,8 @@ def synthetic(
     random_state: int | np.random.Generator | None = ...,
     messy: bool = ...,
     label_noise: float = ...,
+    severity: float = ...,
+    undercoding: float = ...,
     as_frame: Literal[True],
     return_truth: Literal[False] = ...,
     model: SyntheticModel | None = ...,
@@ -488,6 +590,8 @@ def synthetic(
     random_state: int | np.random.Generator | None = ...,
     messy: bool = ...,
     label_noise: float = ...,
+    severity: float = ...,
+    undercoding: float = ...,
     as_frame: Literal[False] = ...,
     return_truth: Literal[True],
     model: SyntheticModel | None = ...,
@@ -499,6 +603,8 @@ def synthetic(
     random_state: int | np.random.Generator | None = ...,
     messy: bool = ...,
     label_noise: float = ...,
+    severity: float = ...,
+    undercoding: float = ...,
     as_frame: Literal[True],
     return_truth: Literal[True],
     model: SyntheticModel | None = ...,
@@ -509,15 +615,19 @@ def synthetic(
     random_state: int | np.random.Generator | None = None,
     messy: bool = False,
     label_noise: float = 0.0,
+    severity: float = 0.0,
+    undercoding: float = 0.0,
     as_frame: bool = False,
     return_truth: bool = False,
     model: SyntheticModel | None = None,
 ) -> Records | pd.DataFrame | tuple[Records | pd.DataFrame, SyntheticModel]:
     """Draw synthetic patient records from a known model.
 
-    Each patient's diseases are drawn in the model's order, each with its
-    prevalence times the multipliers of the diseases already drawn. Each
-    symptom and treatment is then present with the noisy-OR probability
+    Each patient gets an age (uniform from 0 to 90 years) and a sex (even
+    odds). Their diseases are drawn in the model's order, each with its
+    prevalence (times the model's factors for the patient's age and sex)
+    times the multipliers of the diseases already drawn. Each symptom and
+    treatment is then present with the noisy-OR probability
     ``1 - (1 - leak) * prod(1 - weight)`` over the patient's diseases that
     link to it. Patients with no record at all are drawn again, so every
     patient asked for appears.
@@ -536,9 +646,21 @@ def synthetic(
         Share of recorded symptoms that are recorded as another symptom,
         drawn at random (miscoding). The truth does not change; the records
         do.
+    severity : float, default 0.0
+        Spread of each patient's severity: a factor drawn per patient from a
+        gamma distribution of mean 1 and this variance, by which the
+        patient's diseases bring their symptoms and treatments (the hazard
+        ``-log(1 - weight)`` is multiplied by it). 0: every patient alike,
+        as the noisy-OR model assumes.
+    undercoding : float, default 0.0
+        Share of diagnoses never recorded: each disease a patient has is
+        left out of the records with this probability, while the symptoms
+        and treatments it brought are recorded.
     as_frame : bool, default False
         Return the long table (``patient_id``, ``concept``, ``kind``,
-        ``code``, ``system``) instead of :class:`~kgmed.Records`.
+        ``code``, ``system``, and the patient's ``age`` and ``sex``) instead
+        of :class:`~kgmed.Records`, whose ``patients`` then hold the ages
+        and sexes.
     return_truth : bool, default False
         Also return the model the records were drawn from.
     model : SyntheticModel, optional
@@ -560,29 +682,96 @@ def synthetic(
     >>> frame, truth = kgmed.datasets.synthetic(100, random_state=0, as_frame=True,
     ...                                         return_truth=True)
     >>> frame.columns.tolist()
-    ['patient_id', 'concept', 'kind', 'code', 'system']
+    ['patient_id', 'concept', 'kind', 'code', 'system', 'age', 'sex']
+    >>> records.patients.head(2)
+                 age     sex
+    patient_id
+    P0001       73.0    male
+    P0002       85.0  female
     """
     n_patients = check_positive_int("n_patients", n_patients)
     if model is None:
         model = default_model()
     rng = np.random.default_rng(random_state)
     label_noise = check_fraction("label_noise", label_noise, low_inclusive=True)
-    presence = _draw(model, n_patients, rng)
+    undercoding = check_fraction("undercoding", undercoding, low_inclusive=True)
+    if isinstance(severity, bool) or not isinstance(severity, (int, float)) or not severity >= 0:
+        raise ParameterError(f"severity must be a number >= 0, got {severity!r}")
+    # Ages and sexes come from a stream of their own, so that the draws of a
+    # model without effects of age and sex stay what they were.
+    people = rng.spawn(1)[0]
+    age = people.integers(0, _MAX_AGE + 1, size=n_patients).astype(float)
+    female = people.random(n_patients) < 0.5
+    presence = _draw(
+        model,
+        n_patients,
+        rng,
+        age=age,
+        female=female,
+        severity=float(severity),
+        undercoding=undercoding,
+    )
     if label_noise > 0:
         presence = _miscode(model, presence, label_noise, rng)
-    frame = _long_table(model, presence)
+    frame = _long_table(model, presence, age=age, female=female)
     if messy:
         frame = _mess_up(frame, rng)
     result: Records | pd.DataFrame = frame
     if not as_frame:
-        result = Records.from_dataframe(
+        records = Records.from_dataframe(
             frame, code="code", system="system", source="synthetic records"
         )
+        width = len(str(n_patients))
+        patients = pd.DataFrame(
+            {"age": age, "sex": np.where(female, "female", "male")},
+            index=[f"P{i:0{width}d}" for i in range(1, n_patients + 1)],
+        )
+        result = Records(records.data, records.report, patients=patients)
     return (result, model) if return_truth else result
 
 
-def _draw(model: SyntheticModel, n: int, rng: np.random.Generator) -> npt.NDArray[np.bool_]:
-    """Patients × concepts presence, every patient with at least one concept."""
+def _demography(
+    concepts: pd.DataFrame, age: npt.NDArray[np.float64], female: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.float64] | None:
+    """Patients × concepts factors on the rates for each patient's age and sex.
+
+    None when the model has no effects of age and sex.
+    """
+    if not any(column in concepts.columns for column in DEMOGRAPHY_COLUMNS):
+        return None
+    value = {
+        column: concepts[column].to_numpy(dtype=object)
+        if column in concepts.columns
+        else np.full(len(concepts), neutral, dtype=object)
+        for column, neutral in DEMOGRAPHY_COLUMNS.items()
+    }
+    numbers = {
+        column: np.array(
+            [DEMOGRAPHY_COLUMNS[column] if pd.isna(v) else v for v in value[column]], dtype=float
+        )
+        for column in ("per_decade", "female_ratio", "min_age", "max_age")
+    }
+    decades = (age[:, None] - _AGE_CENTRE) / 10.0
+    factor = numbers["per_decade"][None, :] ** decades
+    half = np.sqrt(numbers["female_ratio"])[None, :]
+    factor *= np.where(female[:, None], half, 1.0 / half)
+    inside = (age[:, None] >= numbers["min_age"]) & (age[:, None] <= numbers["max_age"])
+    only = np.array(["" if pd.isna(v) else str(v) for v in value["sex"]], dtype=object)
+    sex_ok = (only == "")[None, :] | (np.where(female, "female", "male")[:, None] == only[None, :])
+    return np.asarray(np.where(inside & sex_ok, factor, 0.0), dtype=float)
+
+
+def _draw(
+    model: SyntheticModel,
+    n: int,
+    rng: np.random.Generator,
+    *,
+    age: npt.NDArray[np.float64],
+    female: npt.NDArray[np.bool_],
+    severity: float = 0.0,
+    undercoding: float = 0.0,
+) -> npt.NDArray[np.bool_]:
+    """Patients × concepts presence (as recorded), every patient with at least one concept."""
     concepts = model.concepts
     labels = concepts["label"].tolist()
     position = {label: i for i, label in enumerate(labels)}
@@ -609,19 +798,30 @@ def _draw(model: SyntheticModel, n: int, rng: np.random.Generator) -> npt.NDArra
         for d in diseases
     }
 
+    factors = _demography(concepts, age, female)
     result = np.zeros((n, len(labels)), dtype=bool)
     todo = np.arange(n)
     while len(todo):
         m = len(todo)
         x = np.zeros((m, len(labels)), dtype=bool)
         for d in diseases:
-            p = np.full(m, rates[d])
+            p = np.full(m, rates[d]) if factors is None else rates[d] * factors[todo, d]
             for source, mult in raised_by[d]:
                 p = np.where(x[:, source], p * mult, p)
             x[:, d] = rng.random(m) < np.minimum(p, 0.95)
         log_absent = x[:, diseases].astype(float) @ log_keep[np.ix_(diseases, others)]
-        p_present = 1.0 - (1.0 - rates[others]) * np.exp(log_absent)
+        if severity > 0:
+            # Gamma of mean 1 and variance `severity` scales each patient's hazards.
+            log_absent *= rng.gamma(1.0 / severity, severity, size=m)[:, None]
+        leaks = (
+            rates[others]
+            if factors is None
+            else np.minimum(rates[others] * factors[np.ix_(todo, others)], 0.95)
+        )
+        p_present = 1.0 - (1.0 - leaks) * np.exp(log_absent)
         x[:, others] = rng.random((m, len(others))) < p_present
+        if undercoding > 0:
+            x[:, diseases] &= rng.random((m, len(diseases))) >= undercoding
         done = x.any(axis=1)
         result[todo[done]] = x[done]
         todo = todo[~done]
@@ -645,7 +845,13 @@ def _miscode(
     return moved
 
 
-def _long_table(model: SyntheticModel, presence: npt.NDArray[np.bool_]) -> pd.DataFrame:
+def _long_table(
+    model: SyntheticModel,
+    presence: npt.NDArray[np.bool_],
+    *,
+    age: npt.NDArray[np.float64],
+    female: npt.NDArray[np.bool_],
+) -> pd.DataFrame:
     width = len(str(presence.shape[0]))
     rows, cols = np.nonzero(presence)
     concepts = model.concepts.iloc[cols].reset_index(drop=True)
@@ -657,6 +863,8 @@ def _long_table(model: SyntheticModel, presence: npt.NDArray[np.bool_]) -> pd.Da
             "kind": concepts["kind"],
             "code": concepts["code"],
             "system": concepts["system"],
+            "age": age[rows].astype("int64"),
+            "sex": pd.array(np.where(female[rows], "female", "male"), dtype="string"),
         }
     )
 

@@ -75,7 +75,15 @@ def test_every_patient_asked_for_appears(n):
 
 def test_as_frame_and_truth():
     frame, truth = synthetic(300, random_state=0, as_frame=True, return_truth=True)
-    assert frame.columns.tolist() == ["patient_id", "concept", "kind", "code", "system"]
+    assert frame.columns.tolist() == [
+        "patient_id",
+        "concept",
+        "kind",
+        "code",
+        "system",
+        "age",
+        "sex",
+    ]
     pd.testing.assert_frame_equal(truth.links, MODEL.links)
     pd.testing.assert_frame_equal(truth.concepts, MODEL.concepts)
     records, truth = synthetic(300, random_state=0, return_truth=True)

@@ -18,6 +18,11 @@ Newton steps over the distinct combinations of the target's candidate
 diseases (patients who agree on them are one row with counts), and each weight gets a one-sided
 likelihood-ratio test (the cause dropped and the rest refitted), with
 Benjamini–Hochberg q-values.
+
+Who the patients are enters the model as causes that are always present:
+with strata of age band and sex (:func:`kgmed.mining.strata`) the leak is
+one per stratum, ``(1 - leak_s)``, so a target that is commoner in the old
+(back pain) is not credited to a disease of the old (hypertension).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from scipy import sparse, special
 from kgmed._progress import check_progress, progress_bar
 from kgmed._validation import check_fraction, check_positive_int
 from kgmed.mining.significance import benjamini_hochberg, fisher_greater
+from kgmed.mining.stratified import Strata
 from kgmed.mining.transactions import Transactions
 
 __all__ = ["DIRECT_COLUMNS", "direct_relations"]
@@ -50,8 +56,8 @@ DIRECT_COLUMNS: tuple[str, ...] = (
 
 _FLOOR = 1e-9  # smallest theta for the leak, so that log(1 - exp(-z)) stays finite
 _PSEUDO = 0.5  # pseudo-observations per row and outcome; see _fit_noisy_or
-_CEILING = 700.0
-_REFIT_ABOVE = 1.0  # Wald z above which a weight's p-value comes from a likelihood-ratio refit  # largest z, so that exp(z) stays finite (w = 1 - exp(-700) is 1)
+_CEILING = 700.0  # largest z, so that exp(z) stays finite (w = 1 - exp(-700) is 1)
+_REFIT_ABOVE = 1.0  # Wald z above which a weight's p-value comes from a likelihood-ratio refit
 
 
 def direct_relations(
@@ -60,6 +66,7 @@ def direct_relations(
     *,
     causes: Sequence[str] = ("disease",),
     targets: Sequence[str] = ("symptom", "treatment"),
+    strata: Strata | None = None,
     min_patients: int = 11,
     screen: float = 0.01,
     max_iter: int = 500,
@@ -77,6 +84,11 @@ def direct_relations(
         Kinds whose concepts explain the targets.
     targets : sequence of str, default ("symptom", "treatment")
         Kinds whose concepts are explained.
+    strata : Strata, optional
+        The stratum of each row (:func:`kgmed.mining.strata`: age band and
+        sex). Each stratum then has a leak of its own, so that what age or
+        sex explains is not credited to a cause. The ``leak`` returned is
+        their average over the patients.
     min_patients : int, default 11
         Causes and targets held by fewer patients are left out, and a pair
         is tested only when at least this many patients have both, and more
@@ -127,14 +139,25 @@ def direct_relations(
     if len(cause_cols) == 0 or len(target_cols) == 0:
         return pd.DataFrame(columns=list(DIRECT_COLUMNS))
 
-    # Patients with the same causes are one pattern, with counts.
+    # Patients with the same causes (in the same stratum) are one pattern, with counts.
     causes_x = sparse.csr_array(matrix[:, cause_cols].astype(np.int8))
     matrix = sparse.csc_array(matrix)
     patterns, pattern_of = _patterns(causes_x)
+    n_strata = 1 if strata is None else strata.n_strata
+    if strata is None:
+        stratum_of = np.zeros(len(patterns), dtype=np.int64)
+    else:
+        combined, pattern_of = np.unique(pattern_of * n_strata + strata.codes, return_inverse=True)
+        pattern_of = pattern_of.ravel().astype(np.int64)
+        patterns, stratum_of = patterns[combined // n_strata], combined % n_strata
     n_per_pattern = np.bincount(pattern_of, minlength=patterns.shape[0]).astype(float)
+    n_per_stratum = np.bincount(stratum_of, weights=n_per_pattern, minlength=n_strata).astype(
+        np.float64
+    )
+    shares = n_per_stratum / n_per_stratum.sum()
     # The patterns holding each cause, to project a target's model on its parents.
     holders = sparse.csc_array(patterns)
-    code_of = np.zeros(len(patterns), dtype=np.int64)  # _project's scratch space
+    code_of = stratum_of.copy()  # _project's scratch space
     # targets (CSC, transposed: CSR) @ causes (CSR): no conversion of the big matrix.
     target_x = matrix[:, target_cols]
     target_x.data = np.ones(target_x.nnz, dtype=np.int32)
@@ -179,17 +202,37 @@ def direct_relations(
             continue
         rows_with = matrix.indices[matrix.indptr[column] : matrix.indptr[column + 1]]
         design, n1, n0 = _project(
-            patterns, holders, parents, pattern_of[rows_with], n_per_pattern, code_of
+            patterns,
+            holders,
+            parents,
+            pattern_of[rows_with],
+            n_per_pattern,
+            code_of,
+            stratum_of=stratum_of,
+            n_per_stratum=n_per_stratum,
         )
-        theta, std_error, nll = _fit_noisy_or(design, n1, n0, max_iter=max_iter)
+        theta, std_error, nll = _fit_noisy_or(
+            design, n1, n0, max_iter=max_iter, n_base=n_strata, shares=shares
+        )
         parts["source"].append(cause_cols[parents])
         parts["target"].append(np.full(len(parents), column))
-        parts["weight"].append(-np.expm1(-theta[1:]))
-        parts["std_error"].append(std_error[1:])
-        parts["leak"].append(np.full(len(parents), -np.expm1(-theta[0])))
+        parts["weight"].append(-np.expm1(-theta[n_strata:]))
+        parts["std_error"].append(std_error[n_strata:])
+        leak = float(shares @ -np.expm1(-theta[:n_strata]))
+        parts["leak"].append(np.full(len(parents), leak))
         parts["n_patients"].append(co_counts[parents, j].astype(np.int64))
         parts["p"].append(
-            _likelihood_ratio_p(design, n1, n0, theta, std_error, nll, max_iter=max_iter)
+            _likelihood_ratio_p(
+                design,
+                n1,
+                n0,
+                theta,
+                std_error,
+                nll,
+                max_iter=max_iter,
+                n_base=n_strata,
+                shares=shares,
+            )
         )
     if not parts["p"]:
         return pd.DataFrame(columns=list(DIRECT_COLUMNS))
@@ -248,20 +291,33 @@ def _project(
     with_target: npt.NDArray[np.int64],
     n_per_pattern: npt.NDArray[np.float64],
     code_of: npt.NDArray[np.int64],
+    *,
+    stratum_of: npt.NDArray[np.int64] | None = None,
+    n_per_stratum: npt.NDArray[np.float64] | None = None,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Merge patterns that agree on the parents of one target, adding their counts.
+    """Merge patterns that agree on the stratum and the parents of one target, adding counts.
 
-    Only the target's parents enter its likelihood, so patterns with the same
-    parents present are one row: a few dozen rows instead of every disease
-    combination in the population. Rows come in the order of their parents
-    read as a binary number (the row with none of them first).
+    Only the target's parents (and the stratum) enter its likelihood, so
+    patterns with the same parents present are one row: a few dozen rows
+    instead of every disease combination in the population. Rows come in
+    the order of their parents read as a binary number (the rows with none
+    of them first), strata in order within each.
 
     ``with_target`` is the pattern of each patient who has the target, and
-    ``n_per_pattern`` the patients of each pattern. Only the patterns holding
-    a parent (``holders``: the patterns of each cause) are read; the rest
-    are the row with none. ``code_of`` is scratch space of one integer per
-    pattern, all zero on entry and on return.
+    ``n_per_pattern`` the patients of each pattern; ``stratum_of`` is each
+    pattern's stratum and ``n_per_stratum`` the patients of each stratum
+    (one stratum when not given). Only the patterns holding a parent
+    (``holders``: the patterns of each cause) are read; the rest are the
+    rows with none. ``code_of`` is scratch space of one integer per
+    pattern, equal to ``stratum_of`` (zero) on entry and on return.
+
+    Returns the design (the strata as indicator columns first, then the
+    parents), and the patients with and without the target in each row.
     """
+    if stratum_of is None or n_per_stratum is None:
+        stratum_of = np.zeros(len(patterns), dtype=np.int64)
+        n_per_stratum = np.array([n_per_pattern.sum()])
+    n_strata = len(n_per_stratum)
     k = len(parents)
     if k == 1:
         start, end = holders.indptr[parents[0]], holders.indptr[parents[0] + 1]
@@ -274,22 +330,30 @@ def _project(
     sub = patterns[np.ix_(with_parents, parents)]
     if k <= 20:
         # Each combination of parents as the binary number it spells (0: none).
-        codes = sub.astype(np.int64) @ (np.int64(1) << np.arange(k, dtype=np.int64))
-        n_codes = 1 << k
+        combos = sub.astype(np.int64) @ (np.int64(1) << np.arange(k, dtype=np.int64))
+        n_combos = 1 << k
     else:
         distinct, inverse = np.unique(sub, axis=0, return_inverse=True)
-        codes = inverse.ravel().astype(np.int64) + 1
-        n_codes = len(distinct) + 1
+        combos = inverse.ravel().astype(np.int64) + 1
+        n_combos = len(distinct) + 1
+    # A row is a (combination, stratum): code = combination * n_strata + stratum.
+    codes = combos * n_strata + stratum_of[with_parents]
+    n_codes = n_combos * n_strata
     n_all = np.bincount(codes, weights=n_per_pattern[with_parents], minlength=n_codes)
-    n_all[0] = n_per_pattern.sum() - n_all[1:].sum()
+    held_per_stratum = np.bincount(
+        stratum_of[with_parents], weights=n_per_pattern[with_parents], minlength=n_strata
+    )
+    n_all[:n_strata] = n_per_stratum - held_per_stratum
     code_of[with_parents] = codes
     n_target = np.bincount(code_of[with_target], minlength=n_codes).astype(np.float64)
-    code_of[with_parents] = 0
-    seen = np.flatnonzero(n_all > 0)
+    code_of[with_parents] = stratum_of[with_parents]
+    seen = np.flatnonzero(n_all > 0.5)
+    combo, stratum = seen // n_strata, seen % n_strata
     if k <= 20:
-        design = ((seen[:, None] >> np.arange(k)) & 1).astype(np.float64)
+        bits = ((combo[:, None] >> np.arange(k)) & 1).astype(np.float64)
     else:
-        design = np.vstack([np.zeros((1, k)), distinct])[seen]
+        bits = np.vstack([np.zeros((1, k)), distinct])[combo]
+    design = np.column_stack([np.eye(n_strata)[stratum], bits])
     return design, n_target[seen], n_all[seen] - n_target[seen]
 
 
@@ -302,6 +366,8 @@ def _likelihood_ratio_p(
     nll: float,
     *,
     max_iter: int,
+    n_base: int = 1,
+    shares: npt.NDArray[np.float64] | None = None,
 ) -> npt.NDArray[np.float64]:
     """One-sided likelihood-ratio p-value of each cause's weight being above 0.
 
@@ -312,18 +378,26 @@ def _likelihood_ratio_p(
     Wald test is conservative for large weights (its standard error grows
     with ``-log(1 - w)``), the likelihood ratio is not; below a Wald z of 1
     the two agree that the weight is not significant and no refit is made.
+    The first ``n_base`` columns of ``design`` are the baselines (leaks),
+    which are not tested.
     """
-    # Where the Wald statistic is small both tests are far from significance
-    # and agree: its p-value stands, and no refit is needed.
+    causes = theta[n_base:]
     with np.errstate(divide="ignore", invalid="ignore"):
-        wald = np.where(std_error[1:] > 0, theta[1:] / std_error[1:], 0.0)
+        wald = np.where(std_error[n_base:] > 0, causes / std_error[n_base:], 0.0)
     p_values = np.where(np.isfinite(wald), special.ndtr(-wald), 1.0)
-    for i in range(design.shape[1]):
-        if theta[i + 1] <= 0 or wald[i] < _REFIT_ABOVE:
+    for i in range(len(causes)):
+        if causes[i] <= 0 or wald[i] < _REFIT_ABOVE:
             continue
-        others = np.delete(np.arange(design.shape[1]), i)
-        start = np.delete(theta, i + 1)
-        _, _, restricted = _fit_noisy_or(design[:, others], n1, n0, max_iter=max_iter, start=start)
+        keep = np.delete(np.arange(design.shape[1]), n_base + i)
+        _, _, restricted = _fit_noisy_or(
+            design[:, keep],
+            n1,
+            n0,
+            max_iter=max_iter,
+            start=theta[keep],
+            n_base=n_base,
+            shares=shares,
+        )
         statistic = max(2.0 * (restricted - nll), 0.0)
         # chi-square with one degree of freedom: P(X > s) = erfc(sqrt(s / 2)).
         p_values[i] = 0.5 * special.erfc(np.sqrt(statistic / 2)) if statistic > 0 else 1.0
@@ -337,43 +411,54 @@ def _fit_noisy_or(
     *,
     max_iter: int,
     start: npt.NDArray[np.float64] | None = None,
+    n_base: int = 1,
+    shares: npt.NDArray[np.float64] | None = None,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], float]:
-    """Maximum-likelihood noisy-OR in theta = -log(1 - w), leak first.
+    """Maximum-likelihood noisy-OR in theta = -log(1 - w), baselines first.
 
-    Minimises sum over patterns of ``n0 * z - n1 * log(1 - exp(-z))`` with
-    ``z = theta_0 + design @ theta``, ``theta >= 0``, by projected Newton
-    steps (Bertsekas 1982) with Armijo backtracking: the problem is convex
-    with an exact Hessian and a few dozen parameters, where Newton converges
-    in a handful of steps. Returns theta and its standard errors from the
-    observed information (inf where singular), and the minimised negative
-    log-likelihood.
+    The first ``n_base`` columns of ``design`` are baselines: indicators of
+    the strata, which sum to one on each row (one column of ones without
+    strata), whose thetas are the leaks; the rest are causes. ``shares``
+    are the strata's shares of the patients. Minimises sum over rows of
+    ``n0 * z - n1 * log(1 - exp(-z))`` with ``z = design @ theta``,
+    ``theta >= 0``, by projected Newton steps (Bertsekas 1982) with Armijo
+    backtracking: the problem is convex with an exact Hessian and a few
+    dozen parameters, where Newton converges in a handful of steps. Returns
+    theta and its standard errors from the observed information (inf where
+    singular), and the minimised negative log-likelihood.
     """
-    # One pseudo-patient per parameter, half present and half absent, with
-    # that cause alone (or none, for the leak): a weak prior that keeps the
-    # estimate finite where a disease always brings its symptom or a symptom
-    # never leaks, as in curated tables, and is negligible otherwise.
-    pseudo = np.vstack([np.zeros(design.shape[1]), np.eye(design.shape[1])])
-    design = np.vstack([design, pseudo])
+    n_causes = design.shape[1] - n_base
+    if shares is None:
+        shares = np.full(n_base, 1.0 / n_base)
+    # One pseudo-patient per parameter, half present and half absent: per
+    # stratum with none of the causes, and per cause with that cause alone in
+    # the average stratum. A weak prior that keeps the estimate finite where a
+    # disease always brings its symptom or a symptom never leaks, as in
+    # curated tables, and is negligible otherwise.
+    pseudo = np.zeros((n_base + n_causes, n_base + n_causes))
+    pseudo[:n_base, :n_base] = np.eye(n_base)
+    pseudo[n_base:, :n_base] = shares
+    pseudo[n_base:, n_base:] = np.eye(n_causes)
+    full = np.vstack([design, pseudo])
     n1 = np.concatenate([n1, np.full(len(pseudo), _PSEUDO)])
     n0 = np.concatenate([n0, np.full(len(pseudo), _PSEUDO)])
-    full = np.column_stack([np.ones(len(design)), design])
     lower = np.zeros(full.shape[1])
-    lower[0] = _FLOOR
+    lower[:n_base] = _FLOOR
 
     def value(theta: npt.NDArray[np.float64]) -> float:
         z = np.clip(full @ theta, _FLOOR, _CEILING)
         return float(n0 @ z - n1 @ np.log(-np.expm1(-z)))
 
-    if design.shape[1] <= 1:
-        # The leak alone, or one cause: the rows fall into two groups of
-        # equal z, whose optimum has a closed form (see _closed_form).
-        theta = _closed_form(design, n1, n0)
+    if n_causes == 0 or (n_base == 1 and n_causes == 1):
+        # The leaks alone, or one leak and one cause: the rows fall into
+        # groups of equal z, whose optimum has a closed form (see _closed_form).
+        theta = _closed_form(full, n1, n0, n_base)
         current = value(theta)
     else:
         if start is None:
             theta = np.full(full.shape[1], 0.05)
             share = n1.sum() / max(n1.sum() + n0.sum(), 1.0)
-            theta[0] = max(-np.log1p(-min(share, 0.99)), _FLOOR)
+            theta[:n_base] = max(-np.log1p(-min(share, 0.99)), _FLOOR)
         else:
             theta = np.maximum(np.asarray(start, dtype=float), lower)
         current = value(theta)
@@ -420,23 +505,32 @@ def _fit_noisy_or(
 
 
 def _closed_form(
-    design: npt.NDArray[np.float64], n1: npt.NDArray[np.float64], n0: npt.NDArray[np.float64]
+    full: npt.NDArray[np.float64],
+    n1: npt.NDArray[np.float64],
+    n0: npt.NDArray[np.float64],
+    n_base: int,
 ) -> npt.NDArray[np.float64]:
-    """The noisy-OR optimum with no cause or one: what Newton converges to, exactly.
+    """The noisy-OR optimum with leaks alone, or one leak and one cause: exactly.
 
-    Every row has ``z = theta_0`` (cause absent) or ``z = theta_0 + theta_1``
-    (present), and each group's likelihood ``n0 * z - n1 * log(1 - exp(-z))``
-    is least at ``z = log((n1 + n0) / n0)``. Where the group with the cause
-    has the lower rate, ``theta_1 >= 0`` binds and both share the pooled
-    rate. ``design`` has the pseudo rows already, so no count is zero.
+    With the leaks alone each stratum's rows share ``z = theta_s``, and a
+    group's likelihood ``n0 * z - n1 * log(1 - exp(-z))`` is least at
+    ``z = log((n1 + n0) / n0)``. With one leak and one cause every row has
+    ``z = theta_0`` (cause absent) or ``z = theta_0 + theta_1`` (present);
+    where the group with the cause has the lower rate, ``theta_1 >= 0``
+    binds and both share the pooled rate. ``full`` has the pseudo rows
+    already, so no count is zero.
     """
 
     def optimum(ones: float, zeros: float) -> float:
         return max(float(np.log1p(ones / zeros)), _FLOOR)
 
-    if design.shape[1] == 0:
-        return np.array([optimum(n1.sum(), n0.sum())])
-    present = design[:, 0] > 0
+    if full.shape[1] == n_base:
+        # Rows of one stratum (a pseudo row of causes has none here).
+        stratum = np.argmax(full, axis=1)
+        ones = np.bincount(stratum, weights=n1, minlength=n_base)
+        zeros = np.bincount(stratum, weights=n0, minlength=n_base)
+        return np.array([optimum(o, z) for o, z in zip(ones, zeros, strict=True)])
+    present = full[:, 1] > 0
     base = optimum(n1[~present].sum(), n0[~present].sum())
     with_cause = optimum(n1[present].sum(), n0[present].sum())
     if with_cause >= base:
