@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import warnings
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
@@ -13,7 +16,15 @@ from kgmed._progress import Stages, check_progress
 from kgmed._validation import check_choice, check_columns, check_fraction, check_positive_int
 from kgmed.errors import ParameterError, RecordsError
 from kgmed.graph import KnowledgeGraph, _curated_evidence, _ordered_provenance
-from kgmed.mining import direct_relations, mine_rules, transactions
+from kgmed.mining import (
+    ADJUSTED_COLUMNS,
+    AGE_BANDS,
+    adjust_rules,
+    direct_relations,
+    mine_rules,
+    strata,
+    transactions,
+)
 from kgmed.mining.rules import check_rule_params, check_spark_input
 from kgmed.mining.spark import is_spark_dataframe, mine_spark_records
 from kgmed.mining.transactions import Transactions
@@ -23,7 +34,25 @@ from kgmed.schema import relation_for
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame as SparkDataFrame
 
-__all__ = ["RELATION_MODES", "build", "graph_from_rules", "recorded_reasons"]
+__all__ = [
+    "KEEP_MODES",
+    "MIN_WEIGHT",
+    "RELATION_MODES",
+    "build",
+    "graph_from_rules",
+    "recorded_reasons",
+]
+
+#: Values of ``keep`` in :func:`build`.
+KEEP_MODES: tuple[str, ...] = ("significant", "all")
+
+#: The smallest direct weight a relation must have to be material: the
+#: probability that the disease alone brings the symptom or treatment.
+#: Chosen by measurement (``benchmarks/quality.py``): false relations that
+#: pass the significance test in large samples (diagnoses left unrecorded,
+#: severity that varies from patient to patient, miscoded symptoms) weigh
+#: under it, true ones above.
+MIN_WEIGHT: float = 0.05
 
 
 def build(
@@ -37,7 +66,13 @@ def build(
     rule_nodes: bool = False,
     basket: str | None = None,
     relations: str = "direct",
-    direct_alpha: float = 0.05,
+    max_q_value: float = 0.05,
+    min_lift: float = 1.0,
+    min_weight: float = MIN_WEIGHT,
+    keep: str = "significant",
+    adjust_for: Sequence[str] = ("age", "sex"),
+    age_bands: Sequence[float] = AGE_BANDS,
+    direct_alpha: float | None = None,
     progress: bool | None = None,
     max_memory: int | float | str | None = None,
 ) -> KnowledgeGraph:
@@ -46,7 +81,11 @@ def build(
     Records become a sparse patient × concept matrix, the matrix becomes
     association rules with their counts and significance
     (:func:`kgmed.mine_rules`), and the rules of two concepts become typed
-    edges (:func:`graph_from_rules`).
+    edges (:func:`graph_from_rules`). Only what holds becomes an edge (see
+    ``keep``): an association that is positive and significant, not
+    explained by the patients' age and sex, and, for disease → symptom and
+    disease → treatment, a direct relation that is material as well as
+    significant.
 
     Parameters
     ----------
@@ -80,19 +119,48 @@ def build(
         encounter; ``Records.basket`` by default. The privacy floor
         counts distinct patients either way.
     relations : {"association", "annotated", "direct"}, default "direct"
-        Which disease → symptom and disease → treatment edges to keep.
-        ``"association"``: every mined association. ``"annotated"``: the
-        same, each with its direct-relation weight
-        (:func:`kgmed.mining.direct_relations`: a noisy-OR that explains
-        away the patient's other diseases and background use) in
+        How disease → symptom and disease → treatment edges are judged.
+        ``"association"``: as every other relation, by their association
+        alone. ``"annotated"``: the same, each with its direct-relation
+        weight (:func:`kgmed.mining.direct_relations`: a noisy-OR that
+        explains away the patient's other diseases, age and sex) in
         ``direct_weight``, its ``direct_q_value``, and ``direct``: whether
-        it holds up (``direct_q_value <= direct_alpha``). ``"direct"``:
-        annotated, keeping only the edges that hold up (recorded and
-        curated edges stay). Other relations are not affected. Both fitting
-        modes also put each symptom's and treatment's ``leak`` (its rate
-        with none of the diseases) on its node, for linking.
-    direct_alpha : float, default 0.05
-        The false discovery rate a direct relation must pass.
+        it holds up (``direct_q_value < max_q_value`` and ``direct_weight >=
+        min_weight``). ``"direct"``: annotated, and only the edges whose
+        direct relation holds up are kept (recorded and curated edges
+        stay). Both fitting modes also put each symptom's and treatment's
+        ``leak`` (its rate with none of the diseases) on its node, for
+        linking.
+    max_q_value : float, default 0.05
+        The false discovery rate every mined edge must pass: its q-value
+        (Benjamini–Hochberg, over all pairs tested) must be below this, and
+        so must its age- and sex-adjusted q-value and, for direct
+        relations, its ``direct_q_value``.
+    min_lift : float, default 1.0
+        A mined edge's lift must be above this (and its adjusted odds ratio
+        above 1): the two concepts go together more often than chance.
+    min_weight : float, default :data:`MIN_WEIGHT`
+        The smallest direct weight that is material (``relations`` other
+        than ``"association"``).
+    keep : {"significant", "all"}, default "significant"
+        ``"significant"``: a mined edge that fails the rule above is left
+        out (an edge also recorded or curated stays, under that provenance
+        alone). ``"all"``: every tested pair stays, for exploration, each
+        with ``holds`` saying whether it passed. ``kg.params["edges"]``
+        says how many were tested, kept and dropped, and why.
+    adjust_for : sequence of str, default ("age", "sex")
+        What to adjust for: columns of ``Records.patients`` (its ``age``,
+        cut into ``age_bands``, ``sex``, and any covariate read with the
+        records). Associations get a Mantel–Haenszel odds ratio and
+        Cochran–Mantel–Haenszel q-value over the strata these make
+        (``adjusted_odds_ratio``, ``adjusted_q_value``) next to the crude
+        ones, and the direct model a leak per stratum. Records with no
+        ``patients`` table, and an empty sequence, give crude figures only;
+        ``kg.params["adjusted_for"]`` says what was adjusted for.
+    age_bands : sequence of float, default :data:`kgmed.mining.AGE_BANDS`
+        Where each age band starts (years): decades, 80 and over the last.
+    direct_alpha : float, optional
+        Deprecated: the old name of ``max_q_value`` for direct relations.
     progress : bool, optional
         Draw a progress bar over the stages (records, matrix, rules, graph,
         direct relations) on standard error. By default one is drawn only
@@ -114,6 +182,8 @@ def build(
         gives the estimate.
     RecordsError
         If the records are not usable (see :meth:`Records.from_dataframe`).
+    ColumnNotFound
+        If ``adjust_for`` names a column ``Records.patients`` lacks.
 
     See Also
     --------
@@ -128,13 +198,30 @@ def build(
        label  p_symptom_given_disease  n_patients
     0  fever                 0.930328         227
     1  cough                 0.786885         192
+    >>> kg.params["edges"]["tested"] > kg.params["edges"]["kept"]
+    True
     """
     if not isinstance(rule_nodes, bool):
         raise ParameterError(f"rule_nodes must be True or False, got {rule_nodes!r}")
     algorithm = check_spark_input(data, algorithm)
     check_rule_params(min_support, min_confidence, min_patients, max_len, algorithm)
     relations = check_choice("relations", relations, RELATION_MODES)
-    direct_alpha = check_fraction("direct_alpha", direct_alpha)
+    keep = check_choice("keep", keep, KEEP_MODES)
+    if direct_alpha is not None:
+        warnings.warn(
+            "build(direct_alpha=) is deprecated: the one false discovery rate of a build "
+            "is max_q_value=",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        max_q_value = check_fraction("direct_alpha", direct_alpha)
+    max_q_value = check_fraction("max_q_value", max_q_value)
+    min_weight = check_fraction("min_weight", min_weight, low_inclusive=True)
+    if isinstance(min_lift, bool) or not isinstance(min_lift, (int, float)) or not min_lift >= 0:
+        raise ParameterError(f"min_lift must be a number >= 0, got {min_lift!r}")
+    if isinstance(adjust_for, str):
+        adjust_for = (adjust_for,)
+    adjust_for = tuple(str(name) for name in adjust_for)
     show = check_progress(progress)
     memory_budget(max_memory)
     spark = is_spark_dataframe(data)
@@ -154,7 +241,15 @@ def build(
             rule_nodes=rule_nodes,
             basket=basket,
             relations=relations,
-            direct_alpha=direct_alpha,
+            rule=_KeepRule(
+                max_q_value=max_q_value,
+                min_lift=float(min_lift),
+                min_weight=min_weight,
+                keep=keep,
+                direct=relations == "direct",
+            ),
+            adjust_for=adjust_for,
+            age_bands=age_bands,
             show=show,
             max_memory=max_memory,
         )
@@ -173,13 +268,17 @@ def _build(
     rule_nodes: bool,
     basket: str | None,
     relations: str,
-    direct_alpha: float,
+    rule: _KeepRule,
+    adjust_for: tuple[str, ...],
+    age_bands: Sequence[float],
     show: bool,
     max_memory: int | float | str | None,
 ) -> KnowledgeGraph:
     """:func:`build` once its parameters are checked, stage by stage."""
     per_patient: Transactions | None = None
     recorded: pd.DataFrame | None = None
+    patient_strata = None
+    adjusted: tuple[str, ...] = ()
     if is_spark_dataframe(data):
         stages.start("spark")
         # The records stay in Spark: rules, the concept table and (for the
@@ -219,6 +318,16 @@ def _build(
             per_patient = (
                 matrix if matrix.unit == "patient" else transactions(records, basket="patient")
             )
+        if adjust_for and records.patients is not None:
+            adjusted = adjust_for
+            groups = strata(matrix, records.patients, by=adjust_for, age_bands=age_bands)
+            rules = adjust_rules(rules, matrix, groups)
+            if per_patient is not None:
+                patient_strata = (
+                    groups
+                    if per_patient is matrix
+                    else strata(per_patient, records.patients, by=adjust_for, age_bands=age_bands)
+                )
     params = {
         "min_support": float(min_support),
         "min_confidence": float(min_confidence),
@@ -228,6 +337,12 @@ def _build(
         "basket": unit,
         "n_baskets": n_baskets,
         "relations": relations,
+        "max_q_value": rule.max_q_value,
+        "min_lift": rule.min_lift,
+        "min_weight": rule.min_weight,
+        "keep": rule.keep,
+        "adjusted_for": list(adjusted),
+        "age_bands": [float(b) for b in age_bands] if "age" in adjusted else None,
     }
     stages.start("graph")
     kg = graph_from_rules(
@@ -244,13 +359,12 @@ def _build(
         direct = direct_relations(
             per_patient,
             concepts.set_index("concept_id")["kind"],
+            strata=patient_strata,
             min_patients=min_patients,
             progress=show,
         )
-        kg.params["direct_alpha"] = direct_alpha
-        kg.params["n_direct_removed"] = _apply_direct(
-            kg, direct, alpha=direct_alpha, keep_indirect=relations == "annotated"
-        )
+        _annotate_direct(kg, direct, rule)
+    kg.params["edges"] = _apply_keep(kg, rule)
     return kg
 
 
@@ -259,13 +373,49 @@ RELATION_MODES: tuple[str, ...] = ("association", "annotated", "direct")
 _DIRECT_RELATIONS: tuple[str, ...] = ("has_symptom", "treated_with")
 
 
-def _apply_direct(
-    kg: KnowledgeGraph, direct: pd.DataFrame, *, alpha: float, keep_indirect: bool
-) -> int:
-    """Annotate disease→symptom/treatment edges with direct weights; maybe drop the rest.
+class _KeepRule:
+    """What a mined edge must show to be kept (see :func:`build`)."""
 
-    Returns how many mined edges were dropped.
-    """
+    def __init__(
+        self, *, max_q_value: float, min_lift: float, min_weight: float, keep: str, direct: bool
+    ) -> None:
+        self.max_q_value = max_q_value
+        self.min_lift = min_lift
+        self.min_weight = min_weight
+        self.keep = keep
+        self.direct = direct
+
+    def failure(self, relation: str, attrs: dict[str, Any]) -> str | None:
+        """Why an edge does not hold, in words; None when it holds."""
+        lift, q = _number(attrs.get("lift")), _number(attrs.get("q_value"))
+        if not lift > self.min_lift:
+            return f"not positive (lift <= {self.min_lift:g})"
+        if not q < self.max_q_value:
+            return f"not significant (q >= {self.max_q_value:g})"
+        odds = _number(attrs.get("adjusted_odds_ratio"))
+        adjusted_q = _number(attrs.get("adjusted_q_value"))
+        if not math.isnan(adjusted_q) and not (odds > 1 and adjusted_q < self.max_q_value):
+            return "explained by age and sex"
+        if self.direct and relation in _DIRECT_RELATIONS and attrs.get("direct") is not True:
+            weight = _number(attrs.get("direct_weight"))
+            direct_q = _number(attrs.get("direct_q_value"))
+            if direct_q < self.max_q_value and weight < self.min_weight:
+                return f"not material (direct weight < {self.min_weight:g})"
+            return "not direct (explained by another disease)"
+        return None
+
+
+def _number(value: object) -> float:
+    if value is None or isinstance(value, bool):
+        return math.nan
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _annotate_direct(kg: KnowledgeGraph, direct: pd.DataFrame, rule: _KeepRule) -> None:
+    """Put direct weights on disease→symptom/treatment edges, and leaks on their targets."""
     fitted = {
         (source, target): (weight, q)
         for source, target, weight, q in direct[
@@ -279,20 +429,47 @@ def _apply_direct(
     ):
         if target in kg.graph:
             kg.graph.nodes[target]["leak"] = float(leak)
-    drop = []
     for u, v, relation, attrs in kg.graph.edges(keys=True, data=True):
         if relation not in _DIRECT_RELATIONS:
             continue
         weight, q = fitted.get((u, v), (np.nan, np.nan))
-        holds = bool(q <= alpha)
         attrs["direct_weight"] = float(weight)
         attrs["direct_q_value"] = float(q)
-        attrs["direct"] = holds
-        mined_only = attrs.get("provenance") == "mined"
-        if not holds and not keep_indirect and mined_only:
-            drop.append((u, v, relation))
-    kg.graph.remove_edges_from(drop)
-    return len(drop)
+        attrs["direct"] = bool(q < rule.max_q_value and weight >= rule.min_weight)
+
+
+def _apply_keep(kg: KnowledgeGraph, rule: _KeepRule) -> dict[str, Any]:
+    """Judge every mined edge by the keep rule; drop or flag those that fail.
+
+    Returns the counts of ``kg.params["edges"]``: pairs tested, kept, and
+    dropped by reason.
+    """
+    dropped: dict[str, int] = {}
+    remove, tested, kept = [], 0, 0
+    for u, v, relation, attrs in kg.graph.edges(keys=True, data=True):
+        parts = str(attrs.get("provenance", "")).split("; ")
+        if "mined" not in parts:
+            continue
+        tested += 1
+        why = rule.failure(relation, attrs)
+        attrs["holds"] = why is None
+        if why is None or rule.keep == "all":
+            kept += 1
+            continue
+        dropped[why] = dropped.get(why, 0) + 1
+        others = [part for part in parts if part != "mined"]
+        if others:
+            # Recorded or curated knowledge stands on its own evidence.
+            attrs["provenance"] = "; ".join(others)
+            del attrs["holds"]
+        else:
+            remove.append((u, v, relation))
+    kg.graph.remove_edges_from(remove)
+    return {
+        "tested": tested,
+        "kept": kept,
+        "dropped": dict(sorted(dropped.items(), key=lambda item: (-item[1], item[0]))),
+    }
 
 
 def _as_records(data: object) -> Records:
@@ -490,6 +667,12 @@ def _pair_edges(
             "n_total": pairs["n_total"].to_numpy(),
             "p_value": pairs["p_value"].to_numpy(),
             "q_value": pairs["q_value"].to_numpy(),
+            **{
+                column: pairs[column].to_numpy(dtype=float)
+                if column in pairs.columns
+                else np.full(len(pairs), np.nan)
+                for column in ADJUSTED_COLUMNS
+            },
             "n_recorded": None,
             "direct_weight": np.nan,
             "direct_q_value": np.nan,

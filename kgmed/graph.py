@@ -54,9 +54,13 @@ EDGE_COLUMNS: tuple[str, ...] = (
     "n_recorded",
     "p_value",
     "q_value",
+    "adjusted_odds_ratio",
+    "adjusted_p_value",
+    "adjusted_q_value",
     "direct_weight",
     "direct_q_value",
     "direct",
+    "holds",
     "provenance",
 )
 
@@ -70,6 +74,9 @@ _STATISTICS: tuple[str, ...] = (
     "support",
     "p_value",
     "q_value",
+    "adjusted_odds_ratio",
+    "adjusted_p_value",
+    "adjusted_q_value",
     "direct_weight",
     "direct_q_value",
 )
@@ -246,10 +253,16 @@ class KnowledgeGraph:
             ``n_source``, ``n_target``, ``n_total`` in baskets, patients or
             encounters; ``n_recorded``: patients whose records give the
             source as the reason for the target), ``p_value``, ``q_value``,
+            the same association adjusted for age and sex
+            (``adjusted_odds_ratio``, ``adjusted_p_value``,
+            ``adjusted_q_value``: Mantel–Haenszel over the strata; missing
+            when the records say nothing of the patients),
             ``direct_weight``, ``direct_q_value`` and ``direct`` (for
             disease → symptom and disease → treatment edges of a graph built
             with ``relations="annotated"`` or ``"direct"``; missing
-            otherwise), and ``provenance`` (``"mined"``, ``"recorded"``,
+            otherwise), ``holds`` (whether a mined edge passed the keep rule
+            of :func:`kgmed.build`: always, unless built with ``keep="all"``),
+            and ``provenance`` (``"mined"``, ``"recorded"``,
             ``"curated:<source>"``, joined by ``"; "`` when several hold).
 
         Examples
@@ -281,6 +294,7 @@ class KnowledgeGraph:
         for column in _STATISTICS:
             table[column] = table[column].astype("float64")
         table["direct"] = table["direct"].astype("boolean")
+        table["holds"] = table["holds"].astype("boolean")
         for column in (
             "source",
             "target",
@@ -1268,6 +1282,7 @@ def _curated_evidence(tag: str) -> dict[str, Any]:
     attrs: dict[str, Any] = dict.fromkeys(_STATISTICS, math.nan)
     attrs.update(dict.fromkeys(_COUNTS))
     attrs["direct"] = None
+    attrs["holds"] = None
     attrs["provenance"] = tag
     return attrs
 
@@ -1285,6 +1300,9 @@ _FLOAT_FIELDS = frozenset(
         "confidence",
         "p_value",
         "q_value",
+        "adjusted_odds_ratio",
+        "adjusted_p_value",
+        "adjusted_q_value",
         "direct_weight",
         "direct_q_value",
     }

@@ -388,7 +388,8 @@ def adjust_rules(rules: pd.DataFrame, transactions: Transactions, groups: Strata
     )
     odds, _, p = mantel_haenszel(both, n_first, n_second, groups.sizes())
     q = benjamini_hochberg(p)
-    rules.iloc[pairs, rules.columns.get_loc("adjusted_odds_ratio")] = odds[codes]
-    rules.iloc[pairs, rules.columns.get_loc("adjusted_p_value")] = p[codes]
-    rules.iloc[pairs, rules.columns.get_loc("adjusted_q_value")] = q[codes]
+    for column, values in zip(ADJUSTED_COLUMNS, (odds, p, q), strict=True):
+        filled = np.full(len(rules), np.nan)
+        filled[pairs] = values[codes]
+        rules[column] = filled
     return rules

@@ -74,6 +74,9 @@ EDGE_STATISTICS: dict[str, URIRef] = {
     "support": KGMED.support,
     "p_value": KGMED.pValue,
     "q_value": KGMED.qValue,
+    "adjusted_odds_ratio": KGMED.adjustedOddsRatio,
+    "adjusted_p_value": KGMED.adjustedPValue,
+    "adjusted_q_value": KGMED.adjustedQValue,
     "direct_weight": KGMED.directWeight,
     "direct_q_value": KGMED.directQValue,
 }
@@ -232,9 +235,10 @@ def _triples(kg: KnowledgeGraph, *, base: str, evidence: bool) -> Iterator[tuple
             value = _double(attrs.get(name))
             if value is not None:
                 yield association, prop, value
-        direct = attrs.get("direct")
-        if direct is not None and not _is_nan(direct):
-            yield association, KGMED.direct, Literal(bool(direct))
+        for name, prop in (("direct", KGMED.direct), ("holds", KGMED.holds)):
+            flag = attrs.get(name)
+            if flag is not None and not _is_nan(flag):
+                yield association, prop, Literal(bool(flag))
         provenance = attrs.get("provenance")
         if provenance:
             yield association, KGMED.provenance, Literal(str(provenance))

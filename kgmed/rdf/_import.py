@@ -226,8 +226,9 @@ def _edge_attrs(graph: Graph, association: Any, relation: str) -> dict[str, Any]
         attrs[name] = float(value.toPython()) if value is not None else math.nan
     for name, prop in EDGE_COUNTS.items():
         attrs[name] = _integer(graph.value(association, prop)) if association else None
-    direct = graph.value(association, KGMED.direct) if association else None
-    attrs["direct"] = bool(direct.toPython()) if direct is not None else None
+    for name, prop in (("direct", KGMED.direct), ("holds", KGMED.holds)):
+        flag = graph.value(association, prop) if association else None
+        attrs[name] = bool(flag.toPython()) if flag is not None else None
     attrs["provenance"] = provenance
     return attrs
 

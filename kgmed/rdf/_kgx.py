@@ -62,6 +62,7 @@ KGX_EDGE_COLUMNS: tuple[str, ...] = (
     *_EDGE_COUNTS,
     *_EDGE_STATISTICS,
     "direct",
+    "holds",
     "provenance",
 )
 
@@ -331,6 +332,7 @@ def _edge_rows(
             *(_count(attrs.get(name), floor) for name in _EDGE_COUNTS),
             *(_number(attrs.get(name)) for name in _EDGE_STATISTICS),
             _boolean(attrs.get("direct")),
+            _boolean(attrs.get("holds")),
             provenance,
         )
 
