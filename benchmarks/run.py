@@ -5,7 +5,7 @@ From the repository root::
     python benchmarks/run.py                  # 10,000 and 100,000 patients, FIMI retail and mushroom
     python benchmarks/run.py --quick          # smoke run: 2,000 patients and mushroom, one repeat
     python benchmarks/run.py --sizes 10000 100000 --write   # also write benchmarks/RESULTS.md
-    python benchmarks/run.py --only rdf       # one section alone: readers, rdf, html, scale or quality
+    python benchmarks/run.py --only rdf       # one section alone: readers, rdf, html, scale, cohorts, quality or realdata
     python benchmarks/run.py --only scale     # 10k to 1M patients, with mlxtend, pyfim, scipy
 
 The readers (``read_synthea`` on the 543-patient export, ``read_fhir`` on
@@ -19,7 +19,10 @@ next to plain rdflib on the same graph. The HTML pages section
 to stabilise the page, in one worker (``--worker html random_model N``).
 The scale section (``scale_cases.py``) draws records of 10,000 to 1,000,000
 patients once and runs each stage of kgmed, and mlxtend, pyfim and scipy on
-the same records, in workers ``--worker scale-CASE FOLDER N``.
+the same records, in workers ``--worker scale-CASE FOLDER N``. The
+knowledge-quality section (``quality.py``) and the real-records section
+(``realdata.py``: treatments learned with Synthea's recorded reasons hidden,
+scored against them) run in this process, last.
 
 Every (case, data set) pair runs in a fresh interpreter,
 ``python benchmarks/run.py --worker CASE DATASET N``, which prepares its input
@@ -604,6 +607,7 @@ def results_markdown(
     html: list[Result] | None = None,
     scale: Result | None = None,
     cohorts: list[Result] | None = None,
+    realdata: list[str] | None = None,
 ) -> str:
     from cohort_cases import cohort_section
     from html_cases import html_section
@@ -641,6 +645,7 @@ def results_markdown(
         *scale_section(scale),
         *(cohort_section(cohorts) if cohorts else []),
         *(quality or []),
+        *(realdata or []),
         "## Input preparation (outside every timing above)",
         "",
         markdown_table(["data", "n_patients", "step", "seconds"], prep_rows(results)),
@@ -716,7 +721,7 @@ def build_notes(results: list[dict[str, Result]], skipped: list[str]) -> list[st
 
 
 #: The sections --only can run alone (the rules tables are the rest of the suite).
-SECTIONS = ("readers", "rdf", "html", "scale", "cohorts", "quality")
+SECTIONS = ("readers", "rdf", "html", "scale", "cohorts", "quality", "realdata")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -748,6 +753,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--no-quality",
         action="store_true",
         help="skip the knowledge-quality section (edge recovery, linking accuracy, speed)",
+    )
+    parser.add_argument(
+        "--no-realdata",
+        action="store_true",
+        help="skip the real-records section (treatments learned on the Synthea exports "
+        "with their recorded reasons hidden, scored against them)",
     )
     parser.add_argument(
         "--no-rdf",
@@ -784,7 +795,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=SECTIONS,
         help="run one section alone and print it (not with --write): "
         "readers, rdf (RDF export and SPARQL), html (HTML pages), scale (10k to 1M "
-        "patients, with mlxtend, pyfim and scipy) or quality",
+        "patients, with mlxtend, pyfim and scipy), cohorts, quality or realdata (treatments "
+        "learned on real records, scored against their hidden reasons)",
     )
     parser.add_argument("--write", action="store_true", help=f"also write {RESULTS.name}")
     parser.add_argument(
@@ -820,6 +832,7 @@ def main(argv: list[str] | None = None) -> None:
         "scale": args.only in (None, "scale") and not args.no_scale,
         "cohorts": args.only in (None, "cohorts") and not args.no_cohorts,
         "quality": args.only in (None, "quality") and not args.no_quality,
+        "realdata": args.only in (None, "realdata") and not args.no_realdata,
     }
     datasets = [("synthetic", n) for n in args.sizes] if wanted["rules"] else []
     skipped = []
@@ -922,10 +935,28 @@ def main(argv: list[str] | None = None) -> None:
         quality = quality_section(quick=args.quick)
         print()
         print("\n".join(quality))
+    realdata: list[str] = []
+    if wanted["realdata"]:
+        from realdata import realdata_section
+        from realdata import run_section as run_realdata
+
+        realdata = realdata_section(run_realdata())
+        print()
+        print("\n".join(realdata))
     if args.write:
         RESULTS.write_text(
             results_markdown(
-                args, results, notes, load_start, readers, quality, rdf, html, scale, cohorts
+                args,
+                results,
+                notes,
+                load_start,
+                readers,
+                quality,
+                rdf,
+                html,
+                scale,
+                cohorts,
+                realdata,
             )
         )
         print(f"\nwrote {RESULTS.relative_to(ROOT)}")
