@@ -871,7 +871,7 @@ def _verdict(ok: bool) -> str:
 
 
 def targets(result: Result) -> list[str]:
-    """The issue's targets, each with the measured figure and met or missed."""
+    """The targets, each with the measured figure and met or missed."""
     lines = []
     at_100k = _size(result, 100_000)
     at_1m = _size(result, 1_000_000)

@@ -217,8 +217,7 @@ def build(
         max_q_value = check_fraction("direct_alpha", direct_alpha)
     max_q_value = check_fraction("max_q_value", max_q_value)
     min_weight = check_fraction("min_weight", min_weight, low_inclusive=True)
-    if isinstance(min_lift, bool) or not isinstance(min_lift, (int, float)) or not min_lift >= 0:
-        raise ParameterError(f"min_lift must be a number >= 0, got {min_lift!r}")
+    _check_min_lift(min_lift)
     if isinstance(adjust_for, str):
         adjust_for = (adjust_for,)
     adjust_for = tuple(str(name) for name in adjust_for)
@@ -353,6 +352,7 @@ def _build(
         rule_nodes=rule_nodes,
         recorded=recorded,
         params=params,
+        keep="all",
     )
     if per_patient is not None:
         stages.start("direct relations")
@@ -371,6 +371,7 @@ def _build(
 #: Values of ``relations`` in :func:`kgmed.build`.
 RELATION_MODES: tuple[str, ...] = ("association", "annotated", "direct")
 _DIRECT_RELATIONS: tuple[str, ...] = ("has_symptom", "treated_with")
+_RULE_EDGES: frozenset[str] = frozenset({"antecedent_of", "implies"})
 
 
 class _KeepRule:
@@ -403,6 +404,11 @@ class _KeepRule:
                 return f"not material (direct weight < {self.min_weight:g})"
             return "not direct (explained by another disease)"
         return None
+
+
+def _check_min_lift(min_lift: object) -> None:
+    if isinstance(min_lift, bool) or not isinstance(min_lift, (int, float)) or not min_lift >= 0:
+        raise ParameterError(f"min_lift must be a number >= 0, got {min_lift!r}")
 
 
 def _number(value: object) -> float:
@@ -448,7 +454,7 @@ def _apply_keep(kg: KnowledgeGraph, rule: _KeepRule) -> dict[str, Any]:
     remove, tested, kept = [], 0, 0
     for u, v, relation, attrs in kg.graph.edges(keys=True, data=True):
         parts = str(attrs.get("provenance", "")).split("; ")
-        if "mined" not in parts:
+        if "mined" not in parts or relation in _RULE_EDGES:
             continue
         tested += 1
         why = rule.failure(relation, attrs)
@@ -465,6 +471,18 @@ def _apply_keep(kg: KnowledgeGraph, rule: _KeepRule) -> dict[str, Any]:
         else:
             remove.append((u, v, relation))
     kg.graph.remove_edges_from(remove)
+    # A longer rule stays as a node only if it holds as well.
+    rules = [
+        node
+        for node, attrs in kg.graph.nodes(data=True)
+        if attrs.get("kind") == "rule"
+        and not (
+            _number(attrs.get("lift")) > rule.min_lift
+            and _number(attrs.get("q_value")) < rule.max_q_value
+        )
+    ]
+    if rule.keep == "significant":
+        kg.graph.remove_nodes_from(rules)
     return {
         "tested": tested,
         "kept": kept,
@@ -493,6 +511,9 @@ def graph_from_rules(
     rule_nodes: bool = False,
     recorded: pd.DataFrame | None = None,
     params: dict[str, Any] | None = None,
+    max_q_value: float = 0.05,
+    min_lift: float = 1.0,
+    keep: str = "significant",
 ) -> KnowledgeGraph:
     """Make typed, evidence-carrying edges of pairwise rules.
 
@@ -524,6 +545,13 @@ def graph_from_rules(
         ``recorded`` and its count in ``n_recorded``.
     params : dict, optional
         Stored in ``KnowledgeGraph.params``.
+    max_q_value, min_lift, keep
+        The keep rule, as in :func:`build`: by default a rule becomes an
+        edge only if its lift is above ``min_lift``, its q-value below
+        ``max_q_value``, and, where the rules carry them
+        (:func:`kgmed.mining.adjust_rules`), its adjusted odds ratio above 1
+        and adjusted q-value below ``max_q_value``. ``keep="all"`` keeps
+        every rule, each edge with ``holds`` saying whether it passed.
 
     Returns
     -------
@@ -544,8 +572,13 @@ def graph_from_rules(
     >>> kg = kgmed.graph_from_rules(rules, records.concepts(), n_patients=records.n_patients)
     >>> sorted(set(kg.edges()["relation"]))
     ['associated_with', 'co_occurs_with', 'co_prescribed_with', 'comorbid_with', 'has_symptom', 'treated_with']
+    >>> kg.params["edges"]["tested"] > kg.params["edges"]["kept"]
+    True
     """
     min_patients = check_positive_int("min_patients", min_patients)
+    keep = check_choice("keep", keep, KEEP_MODES)
+    max_q_value = check_fraction("max_q_value", max_q_value)
+    _check_min_lift(min_lift)
     check_columns(
         rules,
         dict.fromkeys(
@@ -605,7 +638,12 @@ def graph_from_rules(
     )
     if recorded is not None:
         all_params["n_recorded_unmatched"] = n_unmatched
-    return KnowledgeGraph(graph, rules, params=all_params)
+    kg = KnowledgeGraph(graph, rules, params=all_params)
+    rule = _KeepRule(
+        max_q_value=max_q_value, min_lift=float(min_lift), min_weight=0.0, keep=keep, direct=False
+    )
+    kg.params["edges"] = _apply_keep(kg, rule)
+    return kg
 
 
 def _none_if_na(value: object) -> str | None:

@@ -98,9 +98,12 @@ def _filter_and_rank(
         q = table["q_value"].to_numpy(dtype=float, na_value=np.nan)
         keep &= ~mined | (q <= max_q_value)
     table = table.loc[keep]
+    # Strongest evidence first: the direct weight (the chance that the disease
+    # alone brings the symptom or treatment), then lift, then significance;
+    # never the raw count, which only says how common the neighbour is.
     table = table.sort_values(
-        ["p_neighbor_given_concept", "lift", "label"],
-        ascending=[False, False, True],
+        ["direct_weight", "lift", "q_value", "label"],
+        ascending=[False, False, True, True],
         na_position="last",
         kind="stable",
     ).reset_index(drop=True)
@@ -180,8 +183,8 @@ def symptoms_of(
         ``p_disease_given_symptom``, ``lift``, ``n_patients`` (with both),
         ``p_value``, ``q_value``, ``direct_weight`` (the noisy-OR weight
         of a graph built with direct relations, the default; missing
-        otherwise), ``source``; ordered by ``p_symptom_given_disease``, then
-        ``lift``.
+        otherwise), ``source``; strongest evidence first: by
+        ``direct_weight``, then ``lift``, then ``q_value``.
 
     Raises
     ------
@@ -291,7 +294,8 @@ def diseases_with(
         One row per disease: ``id``, ``label``, ``p_disease_given_symptom``
         (the share of patients with the symptom who have the disease),
         ``p_symptom_given_disease``, ``lift``, ``n_patients``, ``p_value``,
-        ``q_value``, ``source``; ordered by ``p_disease_given_symptom``.
+        ``q_value``, ``direct_weight``, ``source``; strongest evidence
+        first, as in :func:`symptoms_of`.
 
     Raises
     ------
@@ -354,7 +358,8 @@ def neighbors(
         ``relation``, ``direction`` (``"out"`` when the concept is the
         edge's source), ``p_neighbor_given_concept``,
         ``p_concept_given_neighbor``, ``lift``, ``n_patients``, ``p_value``,
-        ``q_value``, ``source``; ordered by ``p_neighbor_given_concept``.
+        ``q_value``, ``direct_weight``, ``source``; strongest evidence first, as in
+        :func:`symptoms_of`.
 
     Raises
     ------

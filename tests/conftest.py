@@ -65,10 +65,10 @@ def synthetic_records() -> kgmed.Records:
 
 @pytest.fixture(scope="session")
 def kg(synthetic_records: kgmed.Records) -> kgmed.KnowledgeGraph:
-    """A graph of the synthetic patients with the default parameters."""
+    """A graph of the synthetic patients with every tested pair as an edge."""
     # Every association edge, so that queries meet every statistic (q-values
-    # near 1, lift below 1); build's default keeps only direct relations.
-    return kgmed.build(synthetic_records, relations="association")
+    # near 1, lift below 1); build's default keeps only what holds.
+    return kgmed.build(synthetic_records, relations="association", keep="all")
 
 
 # -- a real Oxigraph server, for the tests that talk to a triple store over HTTP --

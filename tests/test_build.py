@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 import kgmed
+from kgmed.build import MIN_WEIGHT
 from kgmed.graph import NODE_COLUMNS
 from kgmed.schema import RELATIONS
 
@@ -57,7 +58,7 @@ def every_kind_frame() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def every_kind_kg(every_kind_frame: pd.DataFrame) -> kgmed.KnowledgeGraph:
-    return kgmed.build(every_kind_frame, min_confidence=0.0, relations="association")
+    return kgmed.build(every_kind_frame, min_confidence=0.0, relations="association", keep="all")
 
 
 @pytest.fixture(scope="module")
@@ -208,7 +209,10 @@ def test_symmetric_relations_run_from_smaller_id_to_larger(kg):
 
 def test_a_plain_dataframe_is_read_as_records(every_kind_frame, every_kind_kg):
     from_records = kgmed.build(
-        kgmed.Records.from_dataframe(every_kind_frame), min_confidence=0.0, relations="association"
+        kgmed.Records.from_dataframe(every_kind_frame),
+        min_confidence=0.0,
+        relations="association",
+        keep="all",
     )
     pd.testing.assert_frame_equal(every_kind_kg.edges(), from_records.edges())
     pd.testing.assert_frame_equal(every_kind_kg.nodes(), from_records.nodes())
@@ -227,6 +231,13 @@ def test_the_parameters_are_kept(every_kind_kg, every_kind_frame):
         "basket": "patient",
         "n_baskets": every_kind_frame["patient_id"].nunique(),
         "relations": "association",
+        "max_q_value": 0.05,
+        "min_lift": 1.0,
+        "min_weight": MIN_WEIGHT,
+        "keep": "all",
+        "adjusted_for": [],
+        "age_bands": None,
+        "edges": {"tested": 45, "kept": 45, "dropped": {}},
     }
 
 
@@ -273,7 +284,12 @@ def test_a_table_without_the_columns_raises_column_not_found(every_kind_frame):
 @pytest.fixture(scope="module")
 def kg3(synthetic_records: kgmed.Records) -> kgmed.KnowledgeGraph:
     return kgmed.build(
-        synthetic_records, max_len=3, min_support=0.02, rule_nodes=True, relations="association"
+        synthetic_records,
+        max_len=3,
+        min_support=0.02,
+        rule_nodes=True,
+        relations="association",
+        keep="all",
     )
 
 
@@ -282,7 +298,7 @@ def test_longer_rules_stay_in_the_rules(kg3, synthetic_records):
     assert set(sizes) == {2, 3}
     assert (sizes == 3).sum() > 100
     # The pairwise edges are the same as those of a max_len=2 graph.
-    kg2 = kgmed.build(synthetic_records, min_support=0.02, relations="association")
+    kg2 = kgmed.build(synthetic_records, min_support=0.02, relations="association", keep="all")
     columns = ["source", "target", "relation", "n_patients", "n_source", "n_target"]
     mined = kg3.edges()
     mined = mined[mined["provenance"].eq("mined") & mined["n_patients"].notna()]
@@ -340,11 +356,108 @@ def test_graph_from_rules_checks_its_tables(synthetic_records):
 
 
 def test_graph_from_rules_equals_build(kg, synthetic_records):
-    rules = kgmed.mine_rules(synthetic_records)
-    same = kgmed.graph_from_rules(
-        rules, synthetic_records.concepts(), n_patients=synthetic_records.n_patients
+    from kgmed.mining import adjust_rules, strata, transactions
+
+    matrix = transactions(synthetic_records)
+    rules = adjust_rules(
+        kgmed.mine_rules(synthetic_records), matrix, strata(matrix, synthetic_records.patients)
     )
+    concepts, n = synthetic_records.concepts(), synthetic_records.n_patients
+    same = kgmed.graph_from_rules(rules, concepts, n_patients=n, keep="all")
     pd.testing.assert_frame_equal(same.edges(), kg.edges())
+    # By default graph_from_rules keeps what holds, as build does.
+    held = kgmed.graph_from_rules(rules, concepts, n_patients=n)
+    expected = kg.edges()
+    expected = expected[expected["holds"].astype(bool)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(held.edges(), expected)
+    assert held.params["edges"]["kept"] == len(expected) < held.params["edges"]["tested"]
+
+
+def test_the_keep_rule_drops_what_does_not_hold(kg, synthetic_records):
+    default = kgmed.build(synthetic_records, relations="association")
+    edges, every = default.edges(), kg.edges()
+    assert len(edges) == int(every["holds"].sum()) < len(every)
+    assert (edges["lift"] > 1).all()
+    assert (edges["q_value"] < 0.05).all()
+    assert (edges["adjusted_odds_ratio"] > 1).all()
+    assert (edges["adjusted_q_value"] < 0.05).all()
+    assert edges["holds"].all()
+    counts = default.params["edges"]
+    assert counts["tested"] == len(every)
+    assert counts["kept"] == len(edges)
+    assert sum(counts["dropped"].values()) == len(every) - len(edges)
+    assert set(counts["dropped"]) <= {
+        "not positive (lift <= 1)",
+        "not significant (q >= 0.05)",
+        "explained by age and sex",
+    }
+    # Every failing edge fails for the first reason the rule names.
+    failing = every[~every["holds"].astype(bool)]
+    not_positive = int((failing["lift"] <= 1).sum())
+    assert counts["dropped"]["not positive (lift <= 1)"] == not_positive
+
+
+def test_keep_rule_parameters(synthetic_records):
+    strict = kgmed.build(synthetic_records, relations="association", max_q_value=0.001, min_lift=2)
+    edges = strict.edges()
+    assert (edges["q_value"] < 0.001).all()
+    assert (edges["lift"] > 2).all()
+    assert strict.params["max_q_value"] == 0.001
+    assert strict.params["min_lift"] == 2.0
+    assert "not positive (lift <= 2)" in strict.params["edges"]["dropped"]
+    with pytest.raises(kgmed.ParameterError, match="keep"):
+        kgmed.build(synthetic_records, keep="some")
+    with pytest.raises(kgmed.ParameterError, match="max_q_value"):
+        kgmed.build(synthetic_records, max_q_value=0)
+    with pytest.raises(kgmed.ParameterError, match="min_lift"):
+        kgmed.build(synthetic_records, min_lift=-1)
+    with pytest.raises(kgmed.ParameterError, match="min_weight"):
+        kgmed.build(synthetic_records, min_weight=1.5)
+
+
+def test_direct_alpha_is_a_deprecated_name_for_max_q_value(synthetic_records):
+    with pytest.warns(DeprecationWarning, match="max_q_value"):
+        old = kgmed.build(synthetic_records, direct_alpha=0.01)
+    new = kgmed.build(synthetic_records, max_q_value=0.01)
+    pd.testing.assert_frame_equal(old.edges(), new.edges())
+
+
+def test_adjusting_for_age_and_sex(synthetic_records):
+    kg = kgmed.build(synthetic_records)
+    assert kg.params["adjusted_for"] == ["age", "sex"]
+    assert kg.params["age_bands"] == [10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0]
+    crude = kgmed.build(synthetic_records, adjust_for=())
+    assert crude.params["adjusted_for"] == []
+    assert crude.edges()["adjusted_q_value"].isna().all()
+    by_sex = kgmed.build(synthetic_records, adjust_for="sex")
+    assert by_sex.params["adjusted_for"] == ["sex"]
+    assert by_sex.params["age_bands"] is None
+    with pytest.raises(kgmed.ColumnNotFound, match="smoker"):
+        kgmed.build(synthetic_records, adjust_for=["age", "smoker"])
+    # Records that say nothing of the patients give crude figures only.
+    bare = kgmed.Records(synthetic_records.data, synthetic_records.report)
+    assert kgmed.build(bare).params["adjusted_for"] == []
+
+
+def test_age_and_sex_explain_away_what_they_cause():
+    model = kgmed.datasets.default_model(demographics=1.0)
+    records = kgmed.datasets.synthetic(20000, random_state=1, model=model)
+    crude = kgmed.build(records, relations="association", adjust_for=())
+    adjusted = kgmed.build(records, relations="association")
+    label = {v: k for k, v in records.concepts().set_index("label")["concept_id"].items()}
+
+    def pairs(kg, relation):
+        e = kg.edges(relation)
+        return {(label[s], label[t]) for s, t in zip(e["source"], e["target"], strict=True)}
+
+    # Back pain comes with age, as hypertension does; estradiol with young women.
+    assert ("hypertension", "chronic low back pain") in pairs(crude, "has_symptom")
+    assert ("hypertension", "chronic low back pain") not in pairs(adjusted, "has_symptom")
+    confounded = {(d, t) for d, t in pairs(crude, "treated_with") if t == "ethinyl estradiol"}
+    assert confounded
+    assert not confounded & pairs(adjusted, "treated_with")
+    edge = adjusted.edges("has_symptom").set_index(["source", "target"])
+    assert edge["adjusted_odds_ratio"].gt(1).all()
 
 
 def test_parameters_are_checked_before_the_records() -> None:
