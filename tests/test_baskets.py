@@ -95,7 +95,9 @@ def test_the_three_miners_agree_per_encounter() -> None:
 
 def test_graph_edges_per_encounter_carry_both_counts(visits: pd.DataFrame) -> None:
     records = kgmed.Records.from_dataframe(visits, encounter="visit", basket="encounter")
-    kg = kgmed.build(records, min_patients=1, min_confidence=0.0, relations="association")
+    kg = kgmed.build(
+        records, min_patients=1, min_confidence=0.0, relations="association", keep="all"
+    )
     edge = kg.edges("has_symptom").iloc[0]
     assert (int(edge["n_both"]), int(edge["n_patients"]), int(edge["n_total"])) == (2, 2, 5)
     assert kg.params["basket"] == "encounter"

@@ -38,8 +38,8 @@ def test_annotated_mode_keeps_every_edge_and_flags_the_true_ones(
     records_and_truth: tuple[kgmed.Records, set[tuple[str, str]]],
 ) -> None:
     records, true = records_and_truth
-    plain = kgmed.build(records, relations="association").edges()
-    annotated = kgmed.build(records, relations="annotated").edges()
+    plain = kgmed.build(records, relations="association", keep="all").edges()
+    annotated = kgmed.build(records, relations="annotated", keep="all").edges()
     assert _pairs(annotated) == _pairs(plain)
     disease_edges = annotated[annotated["relation"].isin(["has_symptom", "treated_with"])]
     assert disease_edges["direct"].notna().all()
@@ -56,7 +56,8 @@ def test_direct_mode_keeps_only_the_edges_that_hold_up(
     kg = kgmed.build(records, relations="direct")
     assert _pairs(kg.edges()) == true
     assert kg.params["relations"] == "direct"
-    assert kg.params["n_direct_removed"] > 100
+    dropped = kg.params["edges"]["dropped"]
+    assert dropped["not direct (explained by another disease)"] > 20
     # The association statistics stay beside the direct weight.
     edge = kg.edges("has_symptom").iloc[0]
     assert edge["lift"] > 1
@@ -85,6 +86,25 @@ def test_direct_annotations_round_trip(tmp_path: Path) -> None:
     ("options", "message"),
     [({"relations": "causal"}, "relations"), ({"direct_alpha": 0}, "direct_alpha")],
 )
+@pytest.mark.filterwarnings("ignore:build\\(direct_alpha=\\) is deprecated:DeprecationWarning")
 def test_bad_relation_options(options: dict[str, object], message: str) -> None:
     with pytest.raises(kgmed.ParameterError, match=message):
         kgmed.build(kgmed.datasets.synthetic(100, random_state=0), **options)
+
+
+def test_weights_under_the_floor_are_not_material(
+    records_and_truth: tuple[kgmed.Records, set[tuple[str, str]]],
+) -> None:
+    records, true = records_and_truth
+    every = kgmed.build(records, relations="annotated", keep="all", min_weight=0.0).edges()
+    disease = every[every["relation"].isin(["has_symptom", "treated_with"])]
+    strict = kgmed.build(records, min_weight=0.3)
+    edges = strict.edges()
+    kept = edges[edges["relation"].isin(["has_symptom", "treated_with"])]
+    assert (kept["direct_weight"] >= 0.3).all()
+    significant = disease[disease["direct_q_value"] < 0.05]
+    light = significant[significant["direct_weight"] < 0.3]
+    assert len(light) > 0
+    assert not _pairs(light) & _pairs(kept)
+    assert strict.params["edges"]["dropped"]["not material (direct weight < 0.3)"] > 0
+    assert _pairs(kept) <= true

@@ -116,20 +116,45 @@ def test_a_query_reads_the_edges_of_its_relation(kg, name):
         assert row.label == edge[f"{other}_label"]
 
 
+def _ranked(table: pd.DataFrame) -> pd.DataFrame:
+    return table.sort_values(
+        ["direct_weight", "lift", "q_value", "label"],
+        ascending=[False, False, True, True],
+        na_position="last",
+        kind="stable",
+    ).reset_index(drop=True)
+
+
 @pytest.mark.parametrize("name", [*QUERIES, "neighbors"])
 def test_strongest_first(kg, name):
+    # Association edges: by lift, then q-value; never by how common the neighbour is.
     term = QUERIES[name][0] if name in QUERIES else "fever"
     table = getattr(kg, name)(term, min_lift=None)
-    first = table.columns[2] if name in QUERIES else "p_neighbor_given_concept"
-    values = table[first].to_numpy()
-    assert len(values) > 5
-    assert (np.diff(values) <= 0).all()
-    # Ties are broken by lift.
-    for _, tied in table.groupby(first):
-        assert (np.diff(tied["lift"].to_numpy()) <= 0).all()
+    assert len(table) > 5
+    pd.testing.assert_frame_equal(table, _ranked(table))
+    assert (np.diff(table["lift"].to_numpy()) <= 0).all()
 
 
-def test_the_well_known_answers(kg):
+@pytest.fixture(scope="module")
+def direct_kg(synthetic_records: kgmed.Records) -> kgmed.KnowledgeGraph:
+    return kgmed.build(synthetic_records)
+
+
+@pytest.mark.parametrize("name", [*QUERIES, "neighbors"])
+def test_direct_weight_ranks_first(direct_kg, name):
+    term = QUERIES[name][0] if name in QUERIES else "fever"
+    table = getattr(direct_kg, name)(term)
+    weights = table["direct_weight"].to_numpy()
+    assert np.isfinite(weights[:3]).all()
+    pd.testing.assert_frame_equal(table, _ranked(table))
+    shown = weights[np.isfinite(weights)]
+    assert (np.diff(shown) <= 0).all()
+    # Edges with no direct weight (associations) come after every weighted one.
+    assert not np.isfinite(weights[len(shown) :]).any()
+
+
+def test_the_well_known_answers(direct_kg):
+    kg = direct_kg
     assert kg.symptoms_of("influenza")["label"].iloc[0] == "fever"
     assert kg.treatments_for("influenza")["label"].iloc[0] == "oseltamivir"
     assert kg.diseases_with("loss of smell")["label"].iloc[0] == "covid-19"
