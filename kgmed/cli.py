@@ -30,6 +30,7 @@ import pandas as pd
 
 import kgmed
 from kgmed._progress import Stages, check_progress
+from kgmed.build import MIN_WEIGHT
 from kgmed.errors import KgmedError, ParameterError, RecordsError
 from kgmed.graph import KnowledgeGraph
 from kgmed.mining.rules import ALGORITHMS
@@ -256,11 +257,49 @@ Examples:
 @click.option("--algorithm", type=click.Choice(ALGORITHMS), default="auto", show_default=True)
 @click.option(
     "--relations",
-    type=click.Choice(["direct", "association"]),
+    type=click.Choice(["direct", "annotated", "association"]),
     default="direct",
     show_default=True,
-    help="Keep the direct relations, or every association.",
+    help="Judge disease -> symptom/treatment edges as direct relations (explaining away "
+    "other diseases, age and sex), annotate them only, or judge them as associations.",
 )
+@click.option(
+    "--keep",
+    type=click.Choice(["significant", "all"]),
+    default="significant",
+    show_default=True,
+    help="Keep only what holds (positive, significant, not explained by age and sex, "
+    "material), or every tested pair, each marked with 'holds'.",
+)
+@click.option(
+    "--max-q-value",
+    type=float,
+    default=0.05,
+    show_default=True,
+    help="False discovery rate every mined edge must pass.",
+)
+@click.option(
+    "--min-lift",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="A mined edge's lift must be above this.",
+)
+@click.option(
+    "--min-weight",
+    type=float,
+    default=MIN_WEIGHT,
+    show_default=True,
+    help="Smallest direct weight that is material.",
+)
+@click.option(
+    "--adjust-for",
+    multiple=True,
+    default=("age", "sex"),
+    show_default=True,
+    help="Patient attributes to adjust for (repeat the option); where the records know them.",
+)
+@click.option("--no-adjust", is_flag=True, help="Give crude figures only: adjust for nothing.")
 @click.option(
     "--top",
     type=click.IntRange(min=1),
@@ -531,6 +570,12 @@ def _build(
     max_len: int = 2,
     algorithm: str = "auto",
     relations: str = "direct",
+    keep: str = "significant",
+    max_q_value: float = 0.05,
+    min_lift: float = 1.0,
+    min_weight: float = MIN_WEIGHT,
+    adjust_for: Sequence[str] = ("age", "sex"),
+    no_adjust: bool = False,
     max_memory: str | None = None,
     **_: Any,
 ) -> KnowledgeGraph:
@@ -542,6 +587,11 @@ def _build(
         max_len=max_len,
         algorithm=algorithm,
         relations=relations,
+        keep=keep,
+        max_q_value=max_q_value,
+        min_lift=min_lift,
+        min_weight=min_weight,
+        adjust_for=() if no_adjust else tuple(adjust_for),
         progress=progress,
         max_memory=max_memory,
     )
@@ -600,10 +650,12 @@ def _print_summary(kg: KnowledgeGraph, data: Records, top: int) -> None:
     click.echo()
     click.echo(repr(kg))
     click.echo(kg.summary().to_string(index=False))
+    _print_kept(kg)
     for relation in ("has_symptom", "treated_with", "comorbid_with"):
         table = _strongest(kg, relation, top)
         if len(table):
-            click.echo(f"\nstrongest {relation} (by lift, q < 0.05)")
+            how = "direct weight, then lift" if relation != "comorbid_with" else "lift"
+            click.echo(f"\nstrongest {relation} (by {how})")
             _print_table(table)
     suppressed = kg.params.get("n_concepts_suppressed", 0)
     if suppressed:
@@ -618,10 +670,28 @@ def _print_written(out: Path, extra: Iterable[str] = ()) -> None:
     click.echo(f"\nwrote {', '.join(names)} to {out}/")
 
 
+def _print_kept(kg: KnowledgeGraph) -> None:
+    """How many mined pairs were tested, kept and dropped, and why."""
+    counts = kg.params.get("edges")
+    if not counts:
+        return
+    adjusted = kg.params.get("adjusted_for") or []
+    what = f"adjusted for {' and '.join(adjusted)}" if adjusted else "not adjusted"
+    click.echo(
+        f"\nrelations tested: {counts['tested']:,}; kept: {counts['kept']:,} "
+        f"(q < {kg.params.get('max_q_value', 0.05):g}, lift > {kg.params.get('min_lift', 1):g}, "
+        f"{what})"
+    )
+    for why, n in counts["dropped"].items():
+        click.echo(f"  dropped, {why}: {n:,}")
+
+
 def _strongest(kg: KnowledgeGraph, relation: str, top: int) -> pd.DataFrame:
     edges = kg.edges(relation)
     edges = edges[(edges["q_value"] < 0.05) & (edges["lift"] > 1)]
-    edges = edges.sort_values(["lift", "n_patients"], ascending=False).head(top)
+    edges = edges.sort_values(
+        ["direct_weight", "lift", "n_patients"], ascending=False, na_position="last"
+    ).head(top)
     return edges[
         [
             "source_label",

@@ -78,7 +78,9 @@ def test_build_writes_every_file(tmp_path, capsys, sample_kg):
     edges = pd.read_csv(out / "edges.csv")
     assert len(edges) == len(kg.edges())
     assert edges["lift"].dtype == float
-    assert (edges["leverage"] < 0).any()
+    # Only what holds: every mined edge positive and significant.
+    assert (edges["leverage"] > 0).all()
+    assert (edges["q_value"] < 0.05).all()
     rules = pd.read_csv(out / "rules.csv")
     assert len(rules) == len(kg.rules)
     assert rules["antecedents"].iloc[0] == "; ".join(sorted(kg.rules["antecedents"].iloc[0]))
@@ -92,6 +94,32 @@ def test_build_writes_every_file(tmp_path, capsys, sample_kg):
     assert sum(summary["relations"].values()) == len(kg.edges())
     assert summary["records"]["n_read"] == records.report.n_read
     assert summary["params"]["min_patients"] == 11
+    kept = summary["params"]["edges"]
+    assert kept["kept"] == len(kg.edges()) < kept["tested"]
+    assert f"relations tested: {kept['tested']:,}; kept: {kept['kept']:,}" in printed
+    for why, n in kept["dropped"].items():
+        assert f"  dropped, {why}: {n:,}" in printed
+
+
+def test_build_keep_all_and_the_rule_options(tmp_path, capsys):
+    status, _, _ = _run(
+        capsys, "build", SAMPLE, "--out", tmp_path, "--keep", "all", "--relations", "annotated"
+    )
+    assert status == 0
+    every = kgmed.load(tmp_path / "graph.json")
+    assert every.params["keep"] == "all"
+    assert (~every.edges()["holds"].astype(bool)).any()
+    options = ["--max-q-value", "0.001", "--min-lift", "1.5", "--min-weight", "0.2"]
+    status, _, _ = _run(capsys, "build", SAMPLE, "--out", tmp_path / "s", *options, "--no-adjust")
+    assert status == 0
+    strict = kgmed.load(tmp_path / "s" / "graph.json")
+    assert strict.params["max_q_value"] == 0.001
+    assert strict.params["min_lift"] == 1.5
+    assert strict.params["min_weight"] == 0.2
+    assert strict.params["adjusted_for"] == []
+    edges = strict.edges()
+    assert (edges["lift"] > 1.5).all()
+    assert (edges["q_value"] < 0.001).all()
 
 
 def test_build_json_prints_the_summary(tmp_path, capsys):
@@ -570,15 +598,15 @@ def test_paths_options_and_errors(graph_file, capsys):
         capsys,
         "paths",
         graph_file,
-        "fever",
-        "oseltamivir",
+        "polyuria",
+        "lisinopril",
         "--via",
         "disease",
         "--via",
         "disease",
         "--json",
     )
-    expected = kg.paths("fever", "oseltamivir", via=["disease", "disease"])
+    expected = kg.paths("polyuria", "lisinopril", via=["disease", "disease"])
     found = json.loads(out)["paths"]
     assert found == [p.to_dict() for p in expected]
     assert found

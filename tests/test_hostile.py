@@ -67,7 +67,7 @@ def hostile_records() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def hostile_kg(hostile_records: pd.DataFrame) -> kgmed.KnowledgeGraph:
-    return kgmed.build(hostile_records, relations="association")
+    return kgmed.build(hostile_records, relations="association", keep="all")
 
 
 def test_hostile_labels_are_kept_as_written(hostile_kg: kgmed.KnowledgeGraph) -> None:
@@ -182,7 +182,12 @@ def test_every_csv_file_of_the_command_defuses_formulas(
     source = tmp_path / "records.csv"
     hostile_records.to_csv(source, index=False)
     out = tmp_path / "out"
-    assert main(["build", str(source), "--out", str(out), "--relations", "association"]) == 0
+    assert (
+        main(
+            ["build", str(source), "--out", str(out), "--relations", "association", "--keep", "all"]
+        )
+        == 0
+    )
     assert (
         main(["export", str(out / "graph.json"), "--format", "csv", "--out", str(tmp_path / "t")])
         == 0

@@ -58,6 +58,12 @@ def kaggle_kg(disease_symptom_records: kgmed.Records) -> kgmed.KnowledgeGraph:
     return kgmed.build(disease_symptom_records)
 
 
+@pytest.fixture(scope="module")
+def kaggle_every(disease_symptom_records: kgmed.Records) -> kgmed.KnowledgeGraph:
+    """Every tested pair an edge: the counts and tests of each, to check by hand."""
+    return kgmed.build(disease_symptom_records, relations="association", keep="all")
+
+
 def folded(labels: pd.Series) -> list[str]:
     return [label.casefold() for label in labels]
 
@@ -112,8 +118,8 @@ def test_has_symptom_edges_are_hand_counts(kaggle_kg, hand):
     )
 
 
-def test_co_occurs_with_edges_are_hand_counts(kaggle_kg, hand):
-    edges = kaggle_kg.edges("co_occurs_with")
+def test_co_occurs_with_edges_are_hand_counts(kaggle_every, hand):
+    edges = kaggle_every.edges("co_occurs_with")
     symptoms = {s for found in hand.symptoms for s in found}
     expected = set()
     for pair, both in hand.n_pair.items():
@@ -142,7 +148,7 @@ def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
     return out
 
 
-def test_p_and_q_values_are_fishers_and_benjamini_hochbergs(kaggle_kg, hand):
+def test_p_and_q_values_are_fishers_and_benjamini_hochbergs(kaggle_every, hand):
     # The family of tests: every pair seen in at least 11 rows (min_patients),
     # before min_confidence filters them.
     family = sorted((pair for pair, both in hand.n_pair.items() if both >= 11), key=sorted)
@@ -154,13 +160,22 @@ def test_p_and_q_values_are_fishers_and_benjamini_hochbergs(kaggle_kg, hand):
         p.append(fisher_exact(table, alternative="greater").pvalue)
     q = dict(zip(family, benjamini_hochberg(np.array(p)), strict=True))
     p_of = dict(zip(family, p, strict=True))
-    edges = kaggle_kg.edges()
+    edges = kaggle_every.edges()
     assert len(edges) > 1000
     for row in edges.itertuples(index=False):
         pair = frozenset((row.source_label.casefold(), row.target_label.casefold()))
         assert row.p_value == pytest.approx(p_of[pair], rel=1e-6, abs=1e-300)
         assert row.q_value == pytest.approx(q[pair], rel=1e-6, abs=1e-300)
     assert (edges["q_value"] > 0.05).any()
+
+
+def test_the_default_graph_keeps_only_what_holds(kaggle_kg, kaggle_every):
+    edges = kaggle_kg.edges()
+    mined = edges[edges["provenance"] == "mined"]
+    assert len(mined) > 100
+    assert (mined["q_value"] < 0.05).all()
+    assert (mined["lift"] > 1).all()
+    assert kaggle_kg.params["edges"]["tested"] == len(kaggle_every.edges())
 
 
 @pytest.mark.parametrize(

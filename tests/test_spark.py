@@ -194,7 +194,7 @@ def test_build_gives_the_same_graph(records: kgmed.Records) -> None:
     _assert_same_graph(kg, kgmed.build(records))
     assert kg.params["algorithm"] == "spark"
     assert kg.params["relations"] == "direct"
-    assert kg.params["n_direct_removed"] > 0
+    assert kg.params["edges"]["dropped"]["not direct (explained by another disease)"] > 0
 
 
 def test_a_spark_dataframe_gives_the_same_graph(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -282,7 +283,12 @@ def _count(value: Any, floor: int) -> Literal | None:
 
 def _double(value: Any) -> Literal | None:
     number = as_number(value)
-    return None if number is None else Literal(number, datatype=XSD.double)
+    if number is None:
+        return None
+    if math.isinf(number):
+        # XSD's own spelling, which every RDF writer then keeps as it is.
+        return Literal("INF" if number > 0 else "-INF", datatype=XSD.double)
+    return Literal(number, datatype=XSD.double)
 
 
 def _plain(value: Any) -> Any:
