@@ -287,7 +287,7 @@ def _double(value: Any) -> Literal | None:
         return None
     if math.isinf(number):
         # XSD's own spelling, which every RDF writer then keeps as it is.
-        return Literal("INF" if number > 0 else "-INF", datatype=XSD.double)
+        return Literal("INF" if number > 0 else "-INF", datatype=XSD.double, normalize=False)
     return Literal(number, datatype=XSD.double)
 
 
