@@ -116,10 +116,10 @@ class KnowledgeGraph:
     >>> kg
     <KnowledgeGraph: ... concepts (... disease, ... symptom, ... treatment), ... edges from 3,000 patients, min_patients=11>
     >>> kg.symptoms_of("influenza")[["label", "n_patients"]].head(3)
-         label  n_patients
-    0    fever         227
-    1    cough         192
-    2  fatigue         172
+             label  n_patients
+    0        fever         227
+    1        cough         192
+    2  muscle pain         165
     """
 
     def __init__(

@@ -310,11 +310,11 @@ def paths(
     --------
     >>> import kgmed
     >>> kg = kgmed.build(kgmed.datasets.synthetic(3000, random_state=0))
-    >>> found = kg.paths("fever", "oseltamivir", k=3)
+    >>> found = kg.paths("shortness of breath", "lisinopril", k=3)
     >>> [" → ".join(p.labels) for p in found]
-    ['fever → influenza → oseltamivir', 'fever → common cold → influenza → oseltamivir', 'fever → urinary tract infection → influenza → oseltamivir']
+    ['shortness of breath → heart failure → lisinopril', 'shortness of breath → heart failure → hypertension → lisinopril']
     >>> [round(p.probability, 3) for p in found]
-    [0.223, 0.006, 0.004]
+    [0.057, 0.029]
     """
     max_hops = check_positive_int("max_hops", max_hops)
     k = check_positive_int("k", k)

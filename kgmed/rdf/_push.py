@@ -183,7 +183,7 @@ def push(
     --------
     >>> import kgmed
     >>> kg = kgmed.build(kgmed.datasets.synthetic(2000, random_state=0))
-    >>> len(kgmed.rdf.to_rdf(kg)) > 10_000
+    >>> len(kgmed.rdf.to_rdf(kg)) > 5_000
     True
     >>> result = kgmed.rdf.push(
     ...     kg, "http://127.0.0.1:7878", graph="https://example.org/graphs/synthetic"
