@@ -100,7 +100,8 @@ def main() -> None:
     leading = link.diagnoses.iloc[0]["label"] if len(link.diagnoses) else "none"
     print(f"\npatient.html: {', '.join(args.patient)}; leading diagnosis {leading}.")
     if paths:
-        print(f"paths.html: the best of {len(paths)} paths is {paths[0].explain()}")
+        found = f"{len(paths)} paths" if len(paths) > 1 else "1 path"
+        print(f"paths.html: the best of {found} is {paths[0].explain()}")
     else:
         print(f"paths.html: no path from {args.path[0]} to {args.path[1]} within 3 relations.")
     print("\nOpen them in any browser; they work offline. Hover for the evidence.")
