@@ -222,7 +222,7 @@ VIEWS: dict[str, Callable[[kgmed.KnowledgeGraph, Path], Path]] = {
     "patient": lambda kg, path: kg.link(
         {"present": ["fever", "cough", "muscle pain"], "absent": ["runny nose"]}
     ).to_html(path),
-    "paths": lambda kg, path: kg.paths_html(path, "fever", "oseltamivir", k=3),
+    "paths": lambda kg, path: kg.paths_html(path, "shortness of breath", "lisinopril", k=3),
 }
 
 
