@@ -222,3 +222,98 @@ def test_the_significant_comorbidities_are_the_models(large_kg):
         for pair in zip(significant["source_label"], significant["target_label"], strict=True)
     }
     assert found == expected
+
+
+# -- who the patients are, and records that bend the model ------------------------
+
+
+def test_every_patient_has_an_age_and_a_sex():
+    records = synthetic(2000, random_state=0)
+    people = records.patients
+    assert people is not None
+    assert people.index.tolist() == records.data["patient_id"].unique().tolist()
+    assert people["age"].between(0, 90).all()
+    assert set(people["sex"]) == {"female", "male"}
+    assert 0.4 < (people["sex"] == "female").mean() < 0.6
+    frame = synthetic(2000, random_state=0, as_frame=True)
+    per_patient = frame.drop_duplicates("patient_id").set_index("patient_id")
+    assert per_patient["age"].astype(float).tolist() == people["age"].tolist()
+    assert per_patient["sex"].tolist() == people["sex"].tolist()
+
+
+def test_ages_leave_the_draws_of_a_model_without_them_unchanged():
+    # Ages and sexes come from their own stream: the concepts drawn are the
+    # same as those of a draw that ignores them.
+    first = synthetic(500, random_state=3, as_frame=True)
+    assert first.columns.tolist()[-2:] == ["age", "sex"]
+    again = synthetic(500, random_state=3, as_frame=True)
+    pd.testing.assert_frame_equal(first, again)
+
+
+def test_demographics_make_rates_follow_age_and_sex():
+    model = default_model(demographics=1.0)
+    assert {"chronic low back pain", "ethinyl estradiol"} <= set(model.concepts["label"])
+    records = synthetic(20000, random_state=2, model=model)
+    data = records.data.merge(records.patients, left_on="patient_id", right_index=True)
+    people = records.patients
+
+    def holders(label):
+        return data.loc[data["label"] == label]
+
+    estradiol = holders("ethinyl estradiol")
+    assert (estradiol["sex"] == "female").all()
+    assert estradiol["age"].between(15, 49).all()
+    assert holders("hypertension")["age"].mean() > people["age"].mean() + 10
+    assert holders("chronic low back pain")["age"].mean() > people["age"].mean() + 10
+    uti = holders("urinary tract infection")
+    assert (uti["sex"] == "female").mean() > 0.7
+    # Without demographics the same concepts follow neither.
+    plain = synthetic(20000, random_state=2)
+    flat = plain.data.merge(plain.patients, left_on="patient_id", right_index=True)
+    htn = flat.loc[flat["label"] == "hypertension", "age"]
+    assert abs(htn.mean() - plain.patients["age"].mean()) < 3
+
+
+def test_undercoding_leaves_diseases_out_but_not_what_they_bring():
+    full = synthetic(20000, random_state=4)
+    under = synthetic(20000, random_state=4, undercoding=0.3)
+
+    def count(records, kind):
+        return int((records.data["kind"] == kind).sum())
+
+    assert count(under, "disease") < 0.8 * count(full, "disease")
+    assert abs(count(under, "symptom") / count(full, "symptom") - 1) < 0.05
+    # Metformin is taken by patients whose diabetes is not recorded.
+    data = under.data
+    diabetic = set(data.loc[data["label"] == "type 2 diabetes mellitus", "patient_id"])
+    metformin = set(data.loc[data["label"] == "metformin", "patient_id"])
+    assert len(metformin - diabetic) > 0.2 * len(metformin)
+
+
+def test_severity_spreads_what_diseases_bring():
+    plain = synthetic(20000, random_state=5)
+    severe = synthetic(20000, random_state=5, severity=2.0)
+
+    def symptoms_per_patient(records):
+        symptoms = records.data[records.data["kind"] == "symptom"]
+        return symptoms.groupby("patient_id").size()
+
+    # The same mean hazard, spread from patient to patient: more patients with
+    # many symptoms and more with few, so the counts vary more.
+    assert symptoms_per_patient(severe).var() > symptoms_per_patient(plain).var() * 1.1
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"severity": -1}, "severity"),
+        ({"severity": "high"}, "severity"),
+        ({"undercoding": 1.5}, "undercoding"),
+        ({"undercoding": -0.1}, "undercoding"),
+    ],
+)
+def test_bad_settings(options, named):
+    with pytest.raises(kgmed.ParameterError, match=named):
+        synthetic(100, random_state=0, **options)
+    with pytest.raises(kgmed.ParameterError, match="demographics"):
+        default_model(demographics=-1)
