@@ -995,15 +995,19 @@ def _classify(
     facts["drop"] = _common.mark(drops, qualifier, _common.QUALIFIER)
 
     kinds = pd.Series("treatment", index=facts.index, dtype="string")
+    # A display without its tag is classified by its SNOMED CT code (vocab.snomed_tag).
+    snomed = facts["code"].where(facts["system"].eq("SNOMEDCT").fillna(False))
     for source, default in (("condition", "disease"), ("coded", "finding")):
         rows = (origin == source).to_numpy()
-        kinds[rows] = kinds_of_snomed(facts.loc[rows, "display"], default=default).to_numpy()
+        kinds[rows] = kinds_of_snomed(
+            facts.loc[rows, "display"], codes=snomed[rows], default=default
+        ).to_numpy()
     kinds[(origin == "procedure").to_numpy()] = "procedure"
     kinds[origin.isin(["quantity", "allergy"]).to_numpy()] = "finding"
     facts["kind"] = kinds
     # Whether the kind was told by a semantic tag (or by the resource type).
     described = origin.isin(["condition", "coded"]).to_numpy()
-    facts["tagged"] = ~described | tags.notna().to_numpy()
+    facts["tagged"] = ~described | semantic_tags(facts["display"], codes=snomed).notna().to_numpy()
     facts["label"] = clean_text(strip_semantic_tag(facts["display"]))
     facts = _allergies(facts)
     facts["value"] = pd.to_numeric(facts["value"], errors="coerce")

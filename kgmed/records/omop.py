@@ -972,7 +972,11 @@ def _observations(
             _count(counts.drops, _common.SOCIAL, found)
             obs = obs.loc[~found]
     if table.name == "condition_occurrence":
-        kinds = vocab.kinds_of_snomed(_tagged(obs["label"], obs["class"]), default=event.kind)
+        # A concept whose class names no tag is classified by its SNOMED CT code.
+        snomed = obs["code"].where(obs["system"].eq("SNOMEDCT").fillna(False))
+        kinds = vocab.kinds_of_snomed(
+            _tagged(obs["label"], obs["class"]), codes=snomed, default=event.kind
+        )
         obs = obs.assign(kind=kinds)
     else:
         obs = obs.assign(kind=event.kind)

@@ -519,8 +519,9 @@ def _snomed(table: Table, state: _State, *, default: str) -> pd.DataFrame:
     facts["code"] = codes
     facts["system"] = _of(codes, "SNOMEDCT")
     facts["label"] = clean_text(strip_semantic_tag(descriptions))
-    facts["kind"] = kinds_of_snomed(descriptions, default=default)
-    facts["tagged"] = semantic_tags(descriptions).notna().to_numpy()
+    # A description without its tag is classified by its code (vocab.snomed_tag).
+    facts["kind"] = kinds_of_snomed(descriptions, codes=codes, default=default)
+    facts["tagged"] = semantic_tags(descriptions, codes=codes).notna().to_numpy()
     facts["drop"] = _common.mark(
         facts["drop"], descriptions.isna() & codes.isna(), _common.NO_CONCEPT
     )

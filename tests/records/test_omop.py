@@ -142,8 +142,10 @@ def omop_from_synthea(folder: Path, *, ancestors: bool = False) -> dict[str, pd.
     )
     visit_of = dict(zip(encounters["Id"], visits["visit_occurrence_id"], strict=True))
 
-    # SNOMED concepts: the class from the first tagged description of a code.
+    # SNOMED concepts: the class from the first tagged description of a code,
+    # else from the tag SNOMED CT gives the code, as the OHDSI vocabulary has it.
     tag_of = _tags(conditions["DESCRIPTION"]).groupby(conditions["CODE"]).first()
+    tag_of = tag_of.combine_first(pd.Series(vocab.SNOMED_TAGS))
     untagged = conditions.drop_duplicates("CODE").set_index("CODE")["DESCRIPTION"]
     untagged_class = untagged.map(vocab.kind_of_snomed).map(_CLASS_OF_KIND)
     snomed = pd.DataFrame({"concept_code": pd.unique(conditions["CODE"])})
@@ -357,7 +359,11 @@ def synthea_records(
         .map(vocab.kind_of_snomed)
     )
     kinds = conditions["CODE"].map(kind_of)
-    kinds = kinds.fillna(conditions["DESCRIPTION"].map(vocab.kind_of_snomed))
+    untagged = [
+        vocab.kind_of_snomed(description, code=code)
+        for description, code in zip(conditions["DESCRIPTION"], conditions["CODE"], strict=True)
+    ]
+    kinds = kinds.fillna(pd.Series(untagged, index=conditions.index))
     pieces = [
         pd.DataFrame(
             {
@@ -758,6 +764,28 @@ def test_condition_kinds_come_from_the_concept_class(
     assert data[["concept_id", "kind"]].values.tolist() == [[concept, kind]]
     expected = CONCEPT.set_index("concept_id").loc[concept_id, "concept_name"]
     assert data["label"].iloc[0] == expected
+
+
+def test_a_class_that_names_no_tag_leaves_the_kind_to_the_code() -> None:
+    # An ETL's own concept table, whose classes say nothing of SNOMED CT's tags.
+    concept = _concept(
+        [
+            (1, "Suspected COVID-19", "SNOMED", "Condition", "840544004"),
+            (2, "COVID-19", "SNOMED", "Condition", "840539006"),
+            (3, "Normal pregnancy", "SNOMED", "Condition", "72892002"),
+            (4, "Suspected lung cancer", "SNOMED", "Condition", "1234567"),
+            (5, "Normal pregnancy", "ICD10CM", "3-char billing code", "Z34"),
+        ]
+    )
+    tables = {"concept": concept, "condition_occurrence": _conditions([1, 2, 3, 4, 5])}
+    data = read_omop(tables).data
+    assert dict(zip(data["concept_id"], data["kind"], strict=True)) == {
+        "SNOMEDCT:840544004": "finding",
+        "SNOMEDCT:840539006": "disease",
+        "SNOMEDCT:72892002": "finding",
+        "SNOMEDCT:1234567": "finding",  # by its words
+        "ICD10CM:Z34": "finding",  # by its words: no SNOMED CT code to look up
+    }
 
 
 def test_unmapped_concepts_fall_back_and_are_counted() -> None:

@@ -24,7 +24,13 @@ from kgmed.records import MEASUREMENT_COLUMNS
 from kgmed.records.fhir import read_fhir
 from kgmed.records.omop import read_omop
 from kgmed.records.synthea import read_synthea
-from kgmed.records.vocab import REFERENCE_RANGES, flag_observations
+from kgmed.records.vocab import (
+    REFERENCE_RANGES,
+    SNOMED_TAGS,
+    flag_observations,
+    semantic_tag,
+    strip_semantic_tag,
+)
 
 SNOMED = "http://snomed.info/sct"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -156,11 +162,17 @@ def as_omop(facts: Facts, folder: Path) -> kgmed.Records:
             concepts[(vocabulary, code)] = (len(concepts) + 100, name, cls)
         return concepts[(vocabulary, code)][0]
 
-    snomed_class = {"disorder": "Disorder", "finding": "Clinical Finding"}
+    snomed_class = {
+        "disorder": "Disorder",
+        "finding": "Clinical Finding",
+        "situation": "Context-dependent",
+    }
 
     def condition(code: str, description: str) -> int:
-        name, tag = description.rsplit(" (", 1)
-        return concept("SNOMED", code, name, snomed_class[tag.rstrip(")")])
+        # OMOP names carry no tag; the vocabulary's class is SNOMED CT's tag.
+        tag = semantic_tag(description) or SNOMED_TAGS[code]
+        name = strip_semantic_tag(pd.Series([description]))[0]
+        return concept("SNOMED", code, name, snomed_class[tag])
 
     person = pd.DataFrame(
         {"person_id": [int(p) for p in facts.births], "birth_datetime": list(facts.births.values())}
@@ -263,6 +275,35 @@ def test_every_reader_reads_the_facts_alike(read: dict[str, kgmed.Records], name
         ("1", "local:hba1c_high", "finding"),
         # eGFR in mL/min/{1.73_m2}, an alias of its range's unit.
         ("1", "local:egfr_low", "finding"),
+    }
+
+
+#: Conditions as older Synthea versions write them, without a semantic tag.
+UNTAGGED = Facts(
+    births={"1": "1970-01-01", "2": "1990-01-01"},
+    conditions=[
+        ("1", "840544004", "Suspected COVID-19", "2020-03-02"),
+        ("1", "840539006", "COVID-19", "2020-03-02"),
+        ("2", "840544004", "Suspected COVID-19", "2020-03-02"),
+        ("2", "72892002", "Normal pregnancy", "2019-05-02"),
+        ("2", "398254007", "Preeclampsia", "2019-08-02"),
+        ("2", "428251008", "History of appendectomy", "2019-08-02"),
+    ],
+)
+
+
+@pytest.mark.parametrize("name", list(READERS))
+def test_every_reader_gives_an_untagged_code_the_kind_its_tag_gives(
+    name: str, tmp_path: Path
+) -> None:
+    records = READERS[name](UNTAGGED, tmp_path / "export")
+    kinds = dict(zip(records.data["label"], records.data["kind"], strict=True))
+    assert kinds == {
+        "Suspected COVID-19": "finding",
+        "COVID-19": "disease",
+        "Normal pregnancy": "finding",
+        "Preeclampsia": "disease",
+        "History of appendectomy": "finding",
     }
 
 

@@ -689,6 +689,88 @@ def test_real_kinds_follow_the_tags(
     assert not real[key].data["label"].str.contains(r"\((?:disorder|finding)\)").any()
 
 
+#: The conditions the real exports write without a semantic tag that are no
+#: disease, with the kind their SNOMED CT tag gives (checked by hand against
+#: the fully specified names newer Synthea versions write).
+NOT_DISEASES = {
+    "840544004": "finding",  # Suspected COVID-19 (situation)
+    "428251008": "finding",  # History of appendectomy (situation)
+    "72892002": "finding",  # Normal pregnancy (finding)
+    "47200007": "finding",  # Non-low risk pregnancy: High risk pregnancy (finding)
+    "15777000": "finding",  # Prediabetes (finding)
+    "82423001": "symptom",  # Chronic pain (finding)
+    "236077008": "symptom",  # Protracted diarrhea (finding)
+}
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize(
+    ("key", "n_changed"),
+    # Untagged codes that no longer count as diseases (History of
+    # appendectomy was a finding already, by its words).
+    [("543", 6), ("111", 3), ("59", 4)],
+)
+def test_real_untagged_conditions_that_are_no_disease_are_not_diseases(
+    shared_data: Path, real: dict[str, kgmed.Records], key: str, n_changed: int
+) -> None:
+    raw = _raw(shared_data, key, "conditions")
+    raw = raw[~raw["DESCRIPTION"].isin(SOCIAL)]
+    tags = raw["DESCRIPTION"].str.extract(r"\(([a-z /]+)\)?$")[0]  # some are cut short
+    tag_of = tags.groupby(raw["CODE"]).first()
+    # A disease: tagged a disorder, or written bare and none of NOT_DISEASES.
+    expected = {
+        code
+        for code, tag in tag_of.items()
+        if tag in ("disorder", "morphologic abnormality")
+        or (not isinstance(tag, str) and code not in NOT_DISEASES)
+    }
+    kinds = real[key].concepts().set_index("code")["kind"]
+    conditions = kinds[kinds.index.isin(raw["CODE"])]
+    assert set(conditions.index[conditions == "disease"]) == expected
+    # Before, every code never tagged was a disease but History of ...
+    bare = {code for code, tag in tag_of.items() if not isinstance(tag, str)}
+    changed = bare & set(NOT_DISEASES) - {"428251008"}
+    assert len(changed) == n_changed
+    for code in bare & set(NOT_DISEASES):
+        assert conditions[code] == NOT_DISEASES[code], code
+    by_label = real[key].concepts().set_index("label")["kind"]
+    assert by_label["Suspected COVID-19"] == "finding"
+    assert by_label["Normal pregnancy"] == "finding"
+    assert by_label["COVID-19"] == "disease"
+    assert by_label["Preeclampsia"] == "disease"
+    assert by_label["Miscarriage in first trimester"] == "disease"
+
+
+@pytest.mark.shared_data
+def test_543_covid_19_has_the_symptoms_suspected_covid_19_had(
+    kg_543: kgmed.KnowledgeGraph,
+) -> None:
+    """Every confirmed COVID-19 was first a suspected one; the suspicion is
+    context, and the disease gets the symptoms and the contraceptives stay
+    off a normal pregnancy."""
+    nodes = kg_543.nodes().set_index("label")
+    assert nodes.loc["Suspected COVID-19", "kind"] == "finding"
+    assert nodes.loc["Normal pregnancy", "kind"] == "finding"
+    assert nodes.loc["COVID-19", "kind"] == "disease"
+    symptoms = set(kg_543.symptoms_of("COVID-19")["label"])
+    assert {"Fever", "Cough", "Loss of taste"} <= symptoms
+    edges = kg_543.edges()
+    for label in ("Suspected COVID-19", "Normal pregnancy"):
+        from_it = edges[edges["source_label"] == label]
+        assert not from_it["relation"].isin(["has_symptom", "treated_with"]).any(), label
+
+
+@pytest.mark.shared_data
+def test_the_kind_a_reader_gives_is_the_users_to_change(shared_data: Path) -> None:
+    records = read_synthea(shared_data / SETS["543"], tables=["conditions"])
+    suspected = (records.data["code"] == "840544004").to_numpy()
+    assert set(records.data.loc[suspected, "kind"]) == {"finding"}
+    records.data.loc[suspected, "kind"] = "disease"
+    kg = kgmed.build(records)
+    assert kg.nodes().set_index("id").loc["SNOMEDCT:840544004", "kind"] == "disease"
+    assert len(kg.symptoms_of("Suspected COVID-19")) > 0
+
+
 @pytest.mark.shared_data
 @pytest.mark.parametrize("key", list(SETS))
 def test_real_medications_keep_every_product_and_reason(shared_data: Path, key: str) -> None:
