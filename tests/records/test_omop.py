@@ -983,6 +983,58 @@ def test_patients_visits_and_times() -> None:
     assert per_visit.report.dropped == {"no encounter": 1}
 
 
+def test_who_the_patients_are_comes_from_the_person_table() -> None:
+    conditions = _conditions(
+        [201826] * 6,
+        person_id=[1, 2, 3, 4, 5, 6],
+        condition_start_date=["2020-05-31"] * 6,
+    )
+    person = pd.DataFrame(
+        {
+            "person_id": [1, 2, 3, 4, 5, 6, 7],
+            "year_of_birth": [1980, 1980, 2000, None, 1990, 1990, 1990],
+            "month_of_birth": [6, None, None, None, None, None, None],
+            "day_of_birth": [1, None, None, None, None, None, None],
+            "gender_concept_id": [8532, 8507, 8521, 8551, 0, 4214687, 8507],
+        }
+    )
+    records = read_omop({"concept": CONCEPT, "condition_occurrence": conditions, "person": person})
+    patients = records.patients
+    assert patients is not None
+    assert patients.index.tolist() == ["1", "2", "3", "4", "5", "6"]  # 7 has no event
+    # Born 1980-06-01: 39 on 2020-05-31; a missing month and day count as the first.
+    assert patients["age"].tolist()[:3] == [39.0, 40.0, 20.0]
+    assert pd.isna(patients.loc["4", "age"])
+    assert patients["sex"].tolist()[:3] == ["female", "male", "other"]
+    assert patients["sex"].iloc[3:].isna().all()
+    assert "person: age known for 5 of 6 patients, sex for 3" in records.report.notes
+    assert any(
+        "4214687" in note and "none of OMOP's gender" in note for note in records.report.notes
+    )
+
+
+def test_without_a_person_table_nothing_is_known_of_the_patients() -> None:
+    assert _read_conditions([201826]).patients is None
+
+
+@pytest.mark.shared_data
+def test_the_persons_are_the_patients_synthea_gives(
+    omop: dict[str, pd.DataFrame], synthea: Path
+) -> None:
+    from kgmed.records.synthea import read_synthea
+
+    records = read_omop(omop)
+    direct = read_synthea(synthea, tables=("conditions", "medications", "observations"))
+    assert records.patients is not None
+    assert direct.patients is not None
+    person = omop["person"].set_index(omop["person"]["person_id"].astype(str))
+    ours = records.patients.rename(index=person["person_source_value"])
+    theirs = direct.patients.loc[ours.index]
+    pd.testing.assert_series_equal(ours["age"], theirs["age"], check_index_type=False)
+    pd.testing.assert_series_equal(ours["sex"], theirs["sex"], check_index_type=False)
+    assert len(ours) == direct.n_patients
+
+
 def test_a_concept_in_two_tables_takes_the_kind_of_the_first() -> None:
     tables = {
         "concept": CONCEPT,

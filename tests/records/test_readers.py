@@ -497,6 +497,26 @@ def test_the_six_patients_have_the_same_concepts_from_fhir_and_csv(
 
 
 @pytest.mark.shared_data
+def test_the_six_patients_are_the_same_people_from_fhir_and_csv(
+    six: dict[str, kgmed.Records],
+) -> None:
+    fhir, synthea = six["fhir"].patients, six["synthea"].patients
+    assert fhir is not None
+    assert synthea is not None
+    pd.testing.assert_frame_equal(fhir.sort_index(), synthea.sort_index())
+    assert fhir["age"].notna().all()
+    assert set(fhir["sex"]) == {"female", "male"}
+
+
+@pytest.mark.parametrize("name", list(READERS))
+def test_every_reader_knows_who_the_patients_are(read: dict[str, kgmed.Records], name: str) -> None:
+    patients = read[name].patients
+    assert patients is not None
+    # Born 1970-01-01 and 2015-01-01, last seen in January 2020.
+    assert patients["age"].to_dict() == {"1": 50.0, "2": 5.0}
+
+
+@pytest.mark.shared_data
 def test_the_six_patients_have_the_same_recorded_reasons_from_fhir_and_csv(
     six: dict[str, kgmed.Records],
 ) -> None:

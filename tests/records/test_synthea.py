@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -384,6 +385,48 @@ def test_every_row_read_is_kept_or_dropped_for_one_reason(labs: Path, small: Pat
         assert frame["kept"].sum() == report.n_kept
         assert (frame["read"] == frame.drop(columns="read").sum(axis=1)).all()
         assert report.n_read == report.n_kept + report.n_dropped
+
+
+def test_who_the_patients_are_comes_from_patients_csv(export: Export) -> None:
+    sinusitis = "444814009,Viral sinusitis (disorder)"
+    folder = export(
+        conditions=CONDITIONS
+        + condition("p1", "e1", sinusitis, start="2019-01-01")
+        + condition("p1", "e2", "49727002,Cough (finding)", start="2020-05-31")
+        + condition("p2", "e3", sinusitis, start="2021-01-01")
+        + condition("p3", "e4", sinusitis, start="")
+        + condition("p4", "e5", sinusitis, start="2020-03-01"),
+        patients=PATIENTS
+        + "p1,1980-06-01,,F\n"  # 39 on 2020-05-31, a day before her birthday
+        + "p2,1950-01-01,2020-01-01,M\n"  # aged at his death, before his last row
+        + "p3,2000-01-01,,F\n"  # no dated row: aged at the export's latest date
+        + "p4,,,\n"  # nothing known
+        + "p5,1990-01-01,,M\n",  # no observation: not in the table
+    )
+    records = _read(folder)
+    patients = records.patients
+    assert patients is not None
+    assert patients.index.tolist() == ["p1", "p2", "p3", "p4"]
+    assert patients["age"].tolist()[:3] == [39.0, 70.0, 21.0]
+    assert patients["sex"].tolist()[:3] == ["female", "male", "female"]
+    assert patients.loc["p4"].isna().all()
+    assert "patients.csv: age and sex known for 3 of 4 patients" in records.report.notes
+
+
+def test_a_gender_synthea_does_not_write_names_the_line(export: Export) -> None:
+    folder = export(
+        conditions=CONDITIONS + condition("p1", "e1", "444814009,Viral sinusitis (disorder)"),
+        patients=PATIENTS + "p1,1980-06-01,,F\np2,1980-06-01,,Q\n",
+    )
+    with pytest.raises(RecordsError, match=r"patients\.csv: column 'GENDER' holds 'Q' at line 3"):
+        _read(folder)
+
+
+def test_without_patients_csv_nothing_is_known_of_the_patients(export: Export) -> None:
+    folder = export(conditions=CONDITIONS + condition("p1", "e1", "444814009,Viral sinusitis"))
+    records = _read(folder)
+    assert records.patients is None
+    assert not any("age" in note for note in records.report.notes)
 
 
 def test_missing_and_unread_files_are_noted(small: Path) -> None:
@@ -769,6 +812,31 @@ def test_the_kind_a_reader_gives_is_the_users_to_change(shared_data: Path) -> No
     kg = kgmed.build(records)
     assert kg.nodes().set_index("id").loc["SNOMEDCT:840544004", "kind"] == "disease"
     assert len(kg.symptoms_of("Suspected COVID-19")) > 0
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize(("key", "n_patients"), [("543", 528), ("111", 111), ("59", 59)])
+def test_real_patients_are_aged_at_their_last_observation(
+    shared_data: Path, real: dict[str, kgmed.Records], key: str, n_patients: int
+) -> None:
+    """Age and sex from patients.csv, worked out a patient at a time with datetime."""
+    records = real[key]
+    patients = records.patients
+    assert patients is not None
+    assert len(patients) == records.n_patients == n_patients
+    raw = _raw(shared_data, key, "patients").set_index("Id")
+    last = records.data.groupby("patient_id")["time"].max()
+    for patient, row in patients.iterrows():
+        born = date.fromisoformat(raw.loc[patient, "BIRTHDATE"])
+        seen = last[patient].date()
+        died = raw.loc[patient, "DEATHDATE"]
+        if isinstance(died, str):
+            seen = min(seen, date.fromisoformat(died))
+        age = seen.year - born.year - ((seen.month, seen.day) < (born.month, born.day))
+        assert row["age"] == age, patient
+        assert row["sex"] == {"F": "female", "M": "male"}[raw.loc[patient, "GENDER"]]
+    note = f"patients.csv: age and sex known for {n_patients} of {n_patients} patients"
+    assert note in records.report.notes
 
 
 @pytest.mark.shared_data
