@@ -1,11 +1,15 @@
 """Records.patients: who the patients are, checked at the boundary."""
 
+import math
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import kgmed
 from kgmed import Records
@@ -293,3 +297,68 @@ def test_who_the_patients_are_never_leaves_in_an_export() -> None:
     node = next(iter(kg.graph.nodes))
     kg.graph.nodes[node]["sex"] = "female"
     assert kg.privacy_report().patient_fields == ["sex"]
+
+
+_AGES = st.one_of(
+    st.none(), st.integers(0, 120), st.floats(0, 150), st.sampled_from(["41", " 7 ", "x", -3])
+)
+_SEXES = st.sampled_from([None, "F", "m", "Female", "other", "unknown", "", "yes"])
+_DAYS = st.one_of(st.none(), st.integers(0, 3000))
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["p1", "p2", "p3"]), _DAYS, _AGES, _SEXES),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_patients_are_an_error_or_what_a_recount_gives(rows: list[tuple[Any, ...]]) -> None:
+    """Whatever the cells, either a RecordsError or the ages and sexes a plain recount gives."""
+    start = pd.Timestamp("2015-01-01")
+    table = pd.DataFrame(
+        {
+            "patient_id": [r[0] for r in rows],
+            "concept": [f"c{i}" for i in range(len(rows))],
+            "kind": "symptom",
+            "time": [
+                None if r[1] is None else str((start + pd.Timedelta(days=r[1])).date())
+                for r in rows
+            ],
+            "age": pd.Series([r[2] for r in rows], dtype=object),
+            "sex": [r[3] for r in rows],
+        }
+    )
+    words = {"f": "female", "female": "female", "m": "male", "other": "other"}
+    try:
+        patients = Records.from_dataframe(table, time="time", age="age", sex="sex").patients
+    except RecordsError:
+        ages = [str(r[2]).strip() for r in rows if r[2] is not None]
+        bad_age = any(not re.fullmatch(r"\d+(\.\d+)?", a) or float(a) > 150 for a in ages)
+        bad_sex = any(r[3] not in (None, "", "unknown") and r[3].lower() not in words for r in rows)
+        said: dict[str, set[str]] = {}
+        for r in rows:
+            if r[3] is not None and r[3].lower() in words:
+                said.setdefault(r[0], set()).add(words[r[3].lower()])
+        assert bad_age or bad_sex or any(len(s) > 1 for s in said.values())
+        return
+    assert patients is not None
+    for patient, row in patients.iterrows():
+        known = [
+            (r[1] is not None, r[1] or 0, float(str(r[2]).strip()))
+            for r in rows
+            if r[0] == patient and r[2] is not None
+        ]
+        expected = max(known)[2] if known else None
+        if expected is None:
+            assert math.isnan(row["age"])
+        else:
+            assert row["age"] == expected
+        sexes = {
+            words[r[3].lower()] for r in rows if r[0] == patient and r[3] and r[3].lower() in words
+        }
+        if sexes:
+            assert {row["sex"]} == sexes
+        else:
+            assert row["sex"] is pd.NA
