@@ -664,7 +664,6 @@ class _About:
         sex: str | None = None,
         covariates: Sequence[str] | str = (),
         time: str | None = None,
-        wide: bool = False,
     ) -> _About:
         """The columns given, checked before anything is read."""
         if isinstance(covariates, str):
