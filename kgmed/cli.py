@@ -35,6 +35,7 @@ from kgmed.errors import KgmedError, ParameterError, RecordsError
 from kgmed.graph import KnowledgeGraph
 from kgmed.mining.rules import ALGORITHMS
 from kgmed.records import BASKETS, Records, RecordsReport
+from kgmed.records.core import _concat_patients
 from kgmed.schema import KINDS
 
 __all__ = ["cli", "main"]
@@ -557,7 +558,8 @@ def _combine(parts: Sequence[Records]) -> Records:
             f"{n_across:,} observation(s) appeared in more than one file (counted once)"
         )
     basket = parts[0].basket
-    return Records(data, report, basket=basket)
+    patients = _concat_patients([(part.report.source, part.patients) for part in parts])
+    return Records(data, report, basket=basket, patients=patients)
 
 
 def _build(

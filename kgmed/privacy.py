@@ -37,6 +37,9 @@ PATIENT_FIELDS: frozenset[str] = frozenset(
         "date",
         "birth_date",
         "birthdate",
+        "age",
+        "sex",
+        "gender",
         "name",
         "address",
     }

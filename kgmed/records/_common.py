@@ -37,7 +37,13 @@ import pandas as pd
 
 from kgmed.errors import EmptyRecordsError, ParameterError
 from kgmed.records._normalize import clean_text, label_key, per_distinct
-from kgmed.records.core import BASKETS, Records, RecordsReport
+from kgmed.records.core import (
+    BASKETS,
+    Records,
+    RecordsReport,
+    _completed_years,
+    _patients_note,
+)
 from kgmed.records.vocab import STATUSES, ReferenceRange, flag_observations, ingredients
 
 __all__ = [
@@ -68,6 +74,7 @@ __all__ = [
     "measurement_table",
     "nothing_kept",
     "one_kind",
+    "patient_table",
     "products_note",
     "reference_notes",
     "status_counts",
@@ -409,6 +416,60 @@ def birth_note(
     ]
 
 
+# -- who the patients are ----------------------------------------------------------------
+
+
+def patient_table(
+    data: pd.DataFrame,
+    *,
+    births: pd.Series | None,
+    sexes: pd.Series | None,
+    deaths: pd.Series | None = None,
+    latest: Any = None,
+    where: str,
+) -> tuple[pd.DataFrame | None, list[str]]:
+    """``Records.patients`` from a reader's table of patients, and notes on it.
+
+    ``births`` and ``deaths`` are dates (UTC) and ``sexes`` the sex
+    (``female``/``male``/``other``, ``<NA>``), each by patient id; a
+    patient not in them is unknown. The age is in completed years at the
+    patient's last observation kept (``data["time"]``), or at their death
+    when that came first; a patient without a dated observation is aged at
+    their death, else at ``latest`` (the latest date of the export). Only
+    the patients of ``data`` are in the table. Birth dates are not kept.
+    ``where`` names the source in the notes (``patients.csv``). Returns None
+    (and no note) when neither births nor sexes are known.
+    """
+    if births is None and sexes is None:
+        return None, []
+    ids = pd.Index(pd.unique(data["patient_id"].to_numpy()), dtype=object, name="patient_id")
+    times = pd.to_datetime(data["time"], utc=True).astype("datetime64[ns, UTC]")
+    last = times.groupby(data["patient_id"].to_numpy(), sort=False).max().reindex(ids)
+    at = last
+    if deaths is not None:
+        died = deaths.reindex(ids).astype("datetime64[ns, UTC]")
+        at = last.where(died.isna() | (last <= died), died).fillna(died)
+    if latest is not None and not pd.isna(latest):
+        at = at.fillna(pd.Timestamp(latest))
+    born = pd.Series(pd.NaT, index=ids, dtype="datetime64[ns, UTC]")
+    if births is not None:
+        born = births[~births.index.duplicated()].reindex(ids).astype("datetime64[ns, UTC]")
+    age = _completed_years(born, at)
+    notes = []
+    early = age < 0
+    if early.any():
+        age[early] = np.nan
+        notes.append(
+            f"{where}: {int(early.sum()):,} patient(s) born after their last observation; "
+            f"their age is left unknown"
+        )
+    sex = pd.Series(pd.NA, index=ids, dtype="string")
+    if sexes is not None:
+        sex = sexes[~sexes.index.duplicated()].reindex(ids).astype("string")
+    table = pd.DataFrame({"age": age, "sex": sex.to_numpy()}, index=ids)
+    return table, _patients_note(table, where) + notes
+
+
 # -- to Records, and the report -----------------------------------------------------------
 
 
@@ -488,6 +549,7 @@ def finish(
     issues: Mapping[str, Mapping[str, int]] | None = None,
     unknown_systems: Mapping[str, int] | None = None,
     notes: Sequence[str] = (),
+    patients: pd.DataFrame | None = None,
 ) -> Records:
     """The reader's Records, with a report in which every observation read is accounted for.
 
@@ -497,6 +559,7 @@ def finish(
     patient, concept, encounter and time), and nothing else is left for them
     to drop: the difference is counted as ``duplicate``. ``issues`` are
     other per-file counts (``dates not parsed``), shown before ``read``.
+    ``patients`` (:func:`patient_table`) becomes ``Records.patients``.
     """
     kept = records.data["_file"].value_counts()
     files: dict[str, dict[str, int]] = {}
@@ -535,4 +598,5 @@ def finish(
         basket=records.basket,
         extra=keep,
         measurements=measurements,
+        patients=patients,
     )

@@ -336,6 +336,10 @@ class Records:
         basket: str = "patient",
         synonyms: Mapping[str, str] | None = None,
         source: str = "DataFrame",
+        age: str | None = None,
+        birth_date: str | None = None,
+        sex: str | None = None,
+        covariates: Sequence[str] = (),
     ) -> Records:
         """Records from a long table, one row per observation.
 
@@ -379,10 +383,31 @@ class Records:
             (``{"pyrexia": "fever"}``), applied after normalization.
         source : str, default "DataFrame"
             Name used for the input in messages and in the report.
+        age : str, optional
+            Column of the patient's age in years at each observation. A
+            patient's age in ``Records.patients`` is the one at their latest
+            ``time`` (without times, the largest). Empty cells are unknown.
+        birth_date : str, optional
+            Column of birth dates, instead of ``age``; needs ``time``. A
+            patient's age is the one at their last observation, in whole
+            years. Birth dates are not kept.
+        sex : str, optional
+            Column of the patient's sex (``female``/``male``/``other``,
+            ``F``/``M``...; empty where unknown); it must agree within a
+            patient.
+        covariates : list of str, optional
+            Columns that say more about the patient (smoker, site), one
+            value per patient: carried as further columns of
+            ``Records.patients``.
 
         Returns
         -------
         Records
+            With ``patients`` (one row per patient: ``age``, ``sex`` and the
+            ``covariates``) when ``age``, ``birth_date``, ``sex`` or
+            ``covariates`` is given, and a note in the report saying for how
+            many patients age and sex are known; otherwise ``patients`` is
+            None.
 
         Raises
         ------
@@ -397,7 +422,14 @@ class Records:
         RecordsError
             If ``df`` is not a DataFrame, codes come without a system, a
             system is neither known nor a plain word, a time is no date, a
-            concept has two kinds, or a chosen column name appears twice.
+            concept has two kinds, or a chosen column name appears twice;
+            if an age is no number of years from 0 to 150, a birth date no
+            date or after the patient's last observation, a sex none of the
+            known spellings, or a patient's sex, birth date or covariate
+            differs between rows (the message names the column and rows);
+            if ``birth_date`` comes without ``time``.
+        ParameterError
+            If both ``age`` and ``birth_date`` are given.
 
         Examples
         --------
@@ -413,6 +445,21 @@ class Records:
         1          2  ICD10CM:J45.909     Asthma
         >>> r.report.dropped
         {'duplicate': 1}
+
+        Who the patients are travels with the records, one row per patient:
+
+        >>> visits = pd.DataFrame({"pid": ["a", "a", "b"], "dx": ["flu", "asthma", "flu"],
+        ...                        "when": ["2020-01-05", "2023-06-01", "2021-03-02"],
+        ...                        "age": [40, 43, None], "sex": ["F", "F", "m"]})
+        >>> r = Records.from_dataframe(visits, patient="pid", concept="dx", kind="disease",
+        ...                            time="when", age="age", sex="sex")
+        >>> r.patients
+                     age     sex
+        patient_id
+        a           43.0  female
+        b            NaN    male
+        >>> r.report.notes
+        ['age known for 1 of 2 patients, sex for 2']
         """
         return _from_long(
             df,
@@ -430,6 +477,9 @@ class Records:
             source=source,
             row_word="row",
             row_lines=None,
+            about=_About.named(
+                age=age, birth_date=birth_date, sex=sex, covariates=covariates, time=time
+            ),
         )
 
     @classmethod
@@ -442,6 +492,9 @@ class Records:
         patient: str | None = None,
         synonyms: Mapping[str, str] | None = None,
         source: str = "DataFrame",
+        age: str | None = None,
+        sex: str | None = None,
+        covariates: Sequence[str] = (),
     ) -> Records:
         """Records from a one-row-per-patient table.
 
@@ -472,10 +525,16 @@ class Records:
             Label variants and the label each stands for.
         source : str, default "DataFrame"
             Name used for the input in messages and in the report.
+        age, sex, covariates : str or list of str, optional
+            Columns of the patient's age in years, sex and further
+            covariates, as in :meth:`from_dataframe` (a wide table has no
+            times: a patient of several rows has the largest age). Patterns
+            in ``kinds`` and ``indicators`` never match them.
 
         Returns
         -------
         Records
+            With ``patients`` when ``age``, ``sex`` or ``covariates`` is given.
 
         Raises
         ------
@@ -489,7 +548,8 @@ class Records:
             If a key of ``kinds`` or ``indicators`` is no kind.
         RecordsError
             If an indicator cell is neither true nor false, or a chosen
-            column name appears twice.
+            column name appears twice; for ages, sexes and covariates, as
+            :meth:`from_dataframe` says.
 
         Examples
         --------
@@ -520,6 +580,7 @@ class Records:
             source=source,
             row_word="row",
             row_lines=None,
+            about=_About.named(age=age, sex=sex, covariates=covariates),
         )
 
     # -- inspection ---------------------------------------------------------
@@ -585,6 +646,66 @@ class Records:
 # -- the engine shared by every reader ---------------------------------------------
 
 
+@dataclass(frozen=True)
+class _About:
+    """The columns that say who the patients are, by the part each plays."""
+
+    age: str | None = None
+    birth_date: str | None = None
+    sex: str | None = None
+    covariates: tuple[str, ...] = ()
+
+    @classmethod
+    def named(
+        cls,
+        *,
+        age: str | None = None,
+        birth_date: str | None = None,
+        sex: str | None = None,
+        covariates: Sequence[str] | str = (),
+        time: str | None = None,
+    ) -> _About:
+        """The columns given, checked before anything is read."""
+        if isinstance(covariates, str):
+            covariates = [covariates]
+        named = tuple(dict.fromkeys(covariates))
+        if age is not None and birth_date is not None:
+            raise ParameterError(
+                f"age={age!r} and birth_date={birth_date!r}: give a patient's age by one of "
+                f"them, not both"
+            )
+        if birth_date is not None and time is None:
+            raise RecordsError(
+                f"birth_date={birth_date!r} gives the age at a patient's last observation, "
+                f"which needs the times of the observations: pass time=<column>, or "
+                f"age=<column of ages>"
+            )
+        taken = [c for c in named if str(c) in PATIENT_COLUMNS]
+        if taken:
+            raise RecordsError(
+                f"covariates= names {taken}, which Records.patients makes itself; rename "
+                f"{'that column' if len(taken) == 1 else 'those columns'}"
+            )
+        return cls(age=age, birth_date=birth_date, sex=sex, covariates=named)
+
+    def columns(self) -> dict[str, str]:
+        """The cells read (``patient:age``...) and the column each is read from."""
+        found = {
+            f"patient:{part}": column
+            for part, column in (
+                ("age", self.age),
+                ("birth_date", self.birth_date),
+                ("sex", self.sex),
+            )
+            if column is not None
+        }
+        found.update({f"patient:covariate:{name}": name for name in self.covariates})
+        return found
+
+
+_ARGUMENT_OF = {"patient:age": "age", "patient:birth_date": "birth_date", "patient:sex": "sex"}
+
+
 def _resolve_kind(
     df: pd.DataFrame, kind: str, source: str, taken: Sequence[str]
 ) -> pd.Series | str:
@@ -634,6 +755,7 @@ def _from_long(
     keep: Sequence[str] = (),
     basket: str = "patient",
     rest: Iterable[pd.DataFrame] = (),
+    about: _About | None = None,
 ) -> Records:
     """Records from a long table; ``rest`` holds further parts of it.
 
@@ -671,6 +793,9 @@ def _from_long(
         if column is not None:
             required[column] = argument
     required.update(dict.fromkeys(keep, "keep"))
+    about_columns = about.columns() if about is not None else {}
+    for key, column in about_columns.items():
+        required.setdefault(column, _ARGUMENT_OF.get(key, "covariates"))
     check_columns(df, required, where=source)
     kinds = _resolve_kind(df, kind, source, taken=(patient, concept))
     systems: str | None = None
@@ -710,6 +835,7 @@ def _from_long(
         names=names,
         keep=keep,
         basket=basket,
+        about=about_columns,
     )
     n_read = 0
     n_blank = 0
@@ -732,6 +858,7 @@ def _from_long(
             "time": part[time] if time is not None else None,
             "reason_id": part[reason] if reason is not None else None,
             **{f"keep:{name}": part[name] for name in keep},
+            **{key: part[column] for key, column in about_columns.items()},
         }
         normalizer.add(cells, positions)
     dropped = {"blank row": n_blank} if n_blank else {}
@@ -817,6 +944,7 @@ def _from_wide(
     source: str,
     row_word: str,
     row_lines: RowLines | None,
+    about: _About | None = None,
 ) -> Records:
     if not isinstance(df, pd.DataFrame):
         raise RecordsError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
@@ -837,6 +965,18 @@ def _from_wide(
     else:
         patients = pd.Series([f"row:{i + 1}" for i in range(len(df))], index=df.index)
     position = pd.Series(range(len(df)), index=df.index)
+    about_columns = about.columns() if about is not None else {}
+    if about_columns:
+        check_columns(
+            df,
+            {column: _ARGUMENT_OF.get(key, "covariates") for key, column in about_columns.items()},
+            where=source,
+        )
+        _check_unique(df, list(about_columns.values()), source)
+        # Glob patterns of kinds= and indicators= never take these columns.
+        names = list(df.columns)
+        patient_at += [i for i, name in enumerate(names) if name in set(about_columns.values())]
+    cells = {key: df[column] for key, column in about_columns.items()}
 
     # Columns are taken by position: a name may repeat (two one-hot columns
     # of one symptom), and then each of them is read.
@@ -854,6 +994,7 @@ def _from_wide(
                         "label": df.iloc[:, at],
                         "kind": kind_value,
                         "_position": position,
+                        **cells,
                     }
                 )
             )
@@ -873,6 +1014,7 @@ def _from_wide(
                         "label": column,
                         "kind": kind_value,
                         "_position": position[present.to_numpy()],
+                        **{key: values[present.to_numpy()] for key, values in cells.items()},
                     }
                 )
             )
@@ -901,6 +1043,7 @@ def _from_wide(
         row_lines=row_lines,
         names=df.index,
         positions=long["_position"].to_numpy(),
+        about=about_columns,
     )
 
 
@@ -943,6 +1086,7 @@ def _canonical(
     row_lines: RowLines | None,
     names: pd.Index,
     positions: np.ndarray,
+    about: Mapping[str, str] | None = None,
 ) -> Records:
     """Normalize one long table of raw cells into canonical Records."""
     normalizer = _Normalizer(
@@ -952,6 +1096,7 @@ def _canonical(
         row_word=row_word,
         row_lines=row_lines,
         names=names,
+        about=about,
     )
     normalizer.add({name: long[name] for name in long.columns}, positions)
     return normalizer.records(n_read=n_read, dropped=dropped)
@@ -1078,6 +1223,7 @@ class _Normalizer:
         names: pd.Index | None,
         keep: Sequence[str] = (),
         basket: str = "patient",
+        about: Mapping[str, str] | None = None,
     ) -> None:
         self.synonyms = synonyms
         self.source = source
@@ -1094,6 +1240,9 @@ class _Normalizer:
         self.label_spelling = np.zeros(0, dtype=np.int64)
         self.codes: dict[str, list[np.ndarray | None]] = {name: [] for name in _CODED}
         self.kept: dict[str, list[pd.Series]] = {name: [] for name in self.keep}
+        # Who the patients are: each cell read (patient:age...), its column, its parts.
+        self.about = dict(about or {})
+        self.about_parts: dict[str, list[pd.Series]] = {key: [] for key in self.about}
         self.positions: list[np.ndarray | range] = []
         self.times = _Times(source, columns.get("time")) if columns.get("time") else None
         self.n_rows = 0
@@ -1153,6 +1302,10 @@ class _Normalizer:
             values = cells[f"keep:{name}"]
             assert isinstance(values, pd.Series)
             self.kept[name].append(values)
+        for key in self.about:
+            values = cells[key]
+            assert isinstance(values, pd.Series)
+            self.about_parts[key].append(values)
         self.positions.append(positions)
         self.n_kept += n
 
@@ -1238,6 +1391,7 @@ class _Normalizer:
             (None, "ns") if self.times is None else self.times.values(self.rows, self.n_kept)
         )
         reason = self._reasons()
+        patients = self._patients(patient, times, unit) if self.about else None
 
         # One label per concept: its most frequent spelling (ties: first seen).
         display, n_variants = _display_labels(concept, len(concept_ids), label, len(labels))
@@ -1308,7 +1462,9 @@ class _Normalizer:
             n_label_variants=n_variants,
             concepts_by_kind={k: int(by_kind[k]) for k in KINDS if k in by_kind.index},
         )
-        return Records(data, report, basket=self.basket, extra=self.keep)
+        result = Records(data, report, basket=self.basket, extra=self.keep, patients=patients)
+        report.notes += _patients_note(result.patients)
+        return result
 
     def _kinds(self) -> tuple[np.ndarray, list[str]]:
         """Each kept row's kind code, and the kind each distinct cell names."""
@@ -1478,6 +1634,172 @@ class _Normalizer:
                 f"'SNOMEDCT:59621000'"
             )
         return reason
+
+    # -- who the patients are -------------------------------------------------------
+
+    def _about(self, key: str) -> pd.Series:
+        """The cells of ``key`` (``patient:age``...) over every kept row, handed over once."""
+        parts = self.about_parts.pop(key)
+        values = parts[0] if len(parts) == 1 else pd.concat(parts)
+        return values.reset_index(drop=True)
+
+    def _patients(self, patient: np.ndarray, times: np.ndarray | None, unit: str) -> pd.DataFrame:
+        """``Records.patients`` from the kept rows' cells, or the error they give.
+
+        ``patient`` holds each kept row's patient code, ``times`` its time
+        (int64 in ``unit``; None without a time column).
+        """
+        n_ids = len(self.tables["patient_id"])
+        table: dict[str, Any] = {}
+        if "patient:age" in self.about:
+            table["age"] = self._ages(patient, times, n_ids)
+        elif "patient:birth_date" in self.about:
+            assert times is not None
+            table["age"] = self._ages_from_births(patient, times, unit, n_ids)
+        else:
+            table["age"] = np.full(n_ids, np.nan)
+        sexes = pd.Series(pd.NA, index=pd.RangeIndex(n_ids), dtype="string")
+        if "patient:sex" in self.about:
+            sexes = self._sexes(patient, n_ids)
+        table["sex"] = sexes
+        for key, column in self.about.items():
+            if key.startswith("patient:covariate:"):
+                table[column] = self._covariate(key, patient, n_ids)
+        ids = pd.Index(self.tables["patient_id"].values, dtype=object, name="patient_id")
+        return pd.DataFrame(table, index=pd.RangeIndex(n_ids)).set_axis(ids)
+
+    def _ages(self, patient: np.ndarray, times: np.ndarray | None, n_ids: int) -> np.ndarray:
+        """Each patient's age at their latest dated row that gives one (without times, the largest)."""
+        column = self.about["patient:age"]
+        values = self._about(key="patient:age")
+        if pd.api.types.is_bool_dtype(values.dtype):
+            raise RecordsError(
+                f"{self.source}: column {column!r} holds true/false values, not ages in years"
+            )
+        if pd.api.types.is_numeric_dtype(values.dtype):
+            years = values.astype("float64").to_numpy(dtype=float, na_value=np.nan)
+            bad = np.zeros(len(values), dtype=bool)
+        else:
+            cleaned = clean_codes(values)
+            years = pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            bad = cleaned.notna().to_numpy(dtype=bool) & np.isnan(years)
+        with np.errstate(invalid="ignore"):
+            bad |= (years < 0) | (years > 150) | np.isinf(years)
+        if bad.any():
+            example = values[bad].iloc[0]
+            shown = repr(example) if isinstance(example, str) else str(example)
+            raise RecordsError(
+                f"{self.source}: column {column!r} holds {shown} at {self.rows(bad)}; an age "
+                f"is a number of years from 0 to 150, or empty where unknown"
+            )
+        known = ~np.isnan(years)
+        who, age = patient[known].astype(np.int64), years[known]
+        when = times[known] if times is not None else np.zeros(len(age), dtype=np.int64)
+        # By patient, then time (undated first), then age: each patient's last row wins.
+        order = np.lexsort((age, when, who))
+        last = order[np.append(who[order][1:] != who[order][:-1], True)] if len(order) else order
+        ages = np.full(n_ids, np.nan)
+        ages[who[last]] = age[last]
+        return ages
+
+    def _ages_from_births(
+        self, patient: np.ndarray, times: np.ndarray, unit: str, n_ids: int
+    ) -> np.ndarray:
+        """Each patient's age in whole years at their last observation, from their birth date."""
+        column = self.about["patient:birth_date"]
+        values = self._about("patient:birth_date")
+        if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(
+            values.dtype
+        ):
+            raise RecordsError(
+                f"{self.source}: column {column!r} holds numbers, not dates; write birth dates "
+                f"as ISO 8601 (1961-03-04)"
+            )
+        local, uniques = pd.factorize(values, use_na_sentinel=True)
+        distinct = pd.Series(uniques, dtype=object)
+        parsed = pd.to_datetime(distinct, errors="coerce", format="mixed", utc=True)
+        parsed = parsed.astype("datetime64[ns, UTC]")
+        empty = clean_text(distinct.astype("string")).isna().to_numpy()
+        failed = parsed.isna().to_numpy() & ~empty
+        if failed.any():
+            bad = np.append(failed, False)[local]
+            raise RecordsError(
+                f"{self.source}: column {column!r} holds "
+                f"{str(uniques[int(np.argmax(failed))])!r} at {self.rows(bad)}, which is not a "
+                f"date; write birth dates as ISO 8601 (1961-03-04), or leave them empty where "
+                f"unknown"
+            )
+        born = np.append(np.asarray(parsed.array.asi8), _NAT)[local]
+        given = born != _NAT
+        self._one_per_patient(patient, born, given, column, "birth date")
+        birth = np.full(n_ids, _NAT, dtype=np.int64)
+        birth[patient[given]] = born[given]
+        seen = times != _NAT
+        last = np.full(n_ids, _NAT, dtype=np.int64)
+        np.maximum.at(last, patient[seen].astype(np.int64), times[seen])
+        born_at = pd.Series(birth.view("M8[ns]"))
+        last_at = pd.Series(last.view(f"M8[{unit}]"))
+        early = (born_at > last_at).to_numpy()
+        if early.any():
+            first = int(np.argmax(early))
+            rows = (patient == first) & seen
+            raise RecordsError(
+                f"{self.source}: patient {self.tables['patient_id'].values[first]!r} is born "
+                f"(column {column!r}) after their last observation (column "
+                f"{self.columns.get('time')!r}) at {self.rows(rows)}; correct the birth date or "
+                f"the times"
+            )
+        return _completed_years(born_at, last_at)
+
+    def _sexes(self, patient: np.ndarray, n_ids: int) -> pd.Series:
+        """Each patient's sex, the same in every row that gives one."""
+        column = self.about["patient:sex"]
+        values = self._about("patient:sex")
+        local, uniques = pd.factorize(values, use_na_sentinel=True)
+        known, unknown = _read_sexes(pd.Series(uniques, dtype=object))
+        if unknown.any():
+            bad = np.append(unknown, False)[local]
+            raise RecordsError(
+                f"{self.source}: column {column!r} holds {str(uniques[int(np.argmax(unknown))])!r} at "
+                f"{self.rows(bad)}; a sex is female, male or other (F/M and the like), or empty "
+                f"where unknown"
+            )
+        code_of, names = pd.factorize(known, use_na_sentinel=True)
+        sex = np.append(code_of, -1)[local]
+        self._one_per_patient(patient, sex, sex >= 0, column, "sex")
+        found = np.full(n_ids, -1, dtype=np.int64)
+        found[patient[sex >= 0]] = sex[sex >= 0]
+        return _strings(list(names), found)
+
+    def _covariate(self, key: str, patient: np.ndarray, n_ids: int) -> pd.Series:
+        """A covariate's value per patient, the same in every row that gives one."""
+        column = self.about[key]
+        values = self._about(key)
+        local, _ = pd.factorize(values, use_na_sentinel=True)
+        given = local >= 0
+        self._one_per_patient(patient, local, given, column, "value")
+        # Each patient's value as written in their first row that gives one.
+        at = np.flatnonzero(given)
+        who, first = np.unique(patient[at], return_index=True)
+        picked = values.iloc[at[first]].set_axis(who.astype(np.int64))
+        return picked.reindex(pd.RangeIndex(n_ids))
+
+    def _one_per_patient(
+        self, patient: np.ndarray, value: np.ndarray, given: np.ndarray, column: str, what: str
+    ) -> None:
+        """Raise naming the first patient whose rows give two different values."""
+        pairs = pd.DataFrame({"patient": patient[given], "value": value[given]})
+        distinct = pairs.drop_duplicates()
+        twice = distinct["patient"].duplicated(keep=False).to_numpy()
+        if not twice.any():
+            return
+        first = int(distinct["patient"].to_numpy()[twice][0])
+        rows = (patient == first) & given
+        raise RecordsError(
+            f"{self.source}: column {column!r} gives patient "
+            f"{self.tables['patient_id'].values[first]!r} more than one {what} (at "
+            f"{self.rows(rows)}); a patient has one {what}: correct those rows"
+        )
 
     def _kept(self, name: str, kept: np.ndarray | None) -> pd.Series:
         """A ``keep=`` column as read, over the rows kept."""
@@ -1826,13 +2148,87 @@ def normalize_sex(values: pd.Series, *, where: str) -> pd.Series:
     >>> normalize_sex(pd.Series(["F", " male", "unknown", None]), where="sex").tolist()
     ['female', 'male', <NA>, <NA>]
     """
-    text = values.astype("string").str.strip().str.lower()
-    known = text.map(_SEX_WORDS)
-    unknown = text.notna() & ~text.isin(_NO_SEX) & known.isna()
+    known, unknown = _read_sexes(values)
     if unknown.any():
+        text = values.astype("string").str.strip().str.lower()
         odd = sorted(set(text[unknown].tolist()))[:5]
         raise RecordsError(
             f"{where}: sex must be female, male or other (F/M and the like), "
             f"or empty where unknown; found {odd}"
         )
-    return known.astype("string")
+    return known
+
+
+def _read_sexes(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Each value as ``female``/``male``/``other`` or ``<NA>``, and which are no known spelling."""
+    text = values.astype("string").str.strip().str.lower()
+    known = text.map(_SEX_WORDS).astype("string")
+    unknown = (text.notna() & ~text.isin(_NO_SEX) & known.isna()).to_numpy(dtype=bool)
+    return known, unknown
+
+
+def _concat_patients(parts: Sequence[tuple[str, pd.DataFrame | None]]) -> pd.DataFrame | None:
+    """One ``Records.patients`` table of several inputs' (each named for messages).
+
+    The union of their patients: a patient in two inputs has the larger age
+    (the age at their last observation in either), and their sex and
+    covariates must agree where both say; None when no input has a table.
+
+    Raises
+    ------
+    RecordsError
+        If a patient's sex or a covariate differs between two inputs.
+    """
+    given = [(name, table) for name, table in parts if table is not None]
+    if not given:
+        return None
+    joined = pd.concat(
+        [table.assign(_input=name) for name, table in given], sort=False
+    ).rename_axis("patient_id")
+    for column in joined.columns.drop(["age", "_input"]):
+        said = joined[[column, "_input"]].dropna(subset=[column])
+        distinct = said.reset_index().drop_duplicates(["patient_id", column])
+        twice = distinct["patient_id"].duplicated(keep=False).to_numpy()
+        if twice.any():
+            who = distinct.loc[twice, "patient_id"].iloc[0]
+            which = distinct[distinct["patient_id"] == who]
+            found = ", ".join(
+                f"{value!r} in {name}"
+                for value, name in zip(which[column], which["_input"], strict=True)
+            )
+            raise RecordsError(
+                f"patient {who!r} has {column} {found}; a patient's {column} must agree "
+                f"across the inputs: correct one of them"
+            )
+    grouped = joined.drop(columns="_input").groupby(level=0, sort=False)
+    table = grouped.first()
+    table["age"] = grouped["age"].max()
+    return table
+
+
+def _completed_years(born: pd.Series, at: pd.Series) -> np.ndarray:
+    """Age in whole years on the dates ``at`` of people born on ``born`` (NaN where either is NaT).
+
+    Completed years, as on a birthday: a year is not complete before its
+    month and day come round. The two Series are aligned by position.
+    """
+    born, at = born.reset_index(drop=True), at.reset_index(drop=True)
+    before = (at.dt.month < born.dt.month) | (
+        (at.dt.month == born.dt.month) & (at.dt.day < born.dt.day)
+    )
+    years = at.dt.year - born.dt.year - before.astype("float64")
+    return years.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _patients_note(patients: pd.DataFrame | None, where: str = "") -> list[str]:
+    """A note saying for how many patients age and sex are known (none without a table)."""
+    if patients is None:
+        return []
+    n = len(patients)
+    has_age, has_sex = patients["age"].notna(), patients["sex"].notna()
+    aged, sexed = int(has_age.sum()), int(has_sex.sum())
+    if (has_age == has_sex).all():
+        said = f"age and sex known for {aged:,} of {n:,} patients"
+    else:
+        said = f"age known for {aged:,} of {n:,} patients, sex for {sexed:,}"
+    return [f"{where}: {said}" if where else said]

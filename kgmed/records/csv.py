@@ -21,7 +21,7 @@ from kgmed.errors import (
     RecordsFileNotFound,
 )
 from kgmed.records._io import line_numbers, parser_message
-from kgmed.records.core import Records, _from_long, _from_wide
+from kgmed.records.core import Records, _About, _from_long, _from_wide
 
 __all__ = ["read_records"]
 
@@ -46,6 +46,10 @@ def read_records(
     encoding: str = "utf-8-sig",
     chunksize: int | None = None,
     progress: bool | None = None,
+    age: str | None = None,
+    birth_date: str | None = None,
+    sex: str | None = None,
+    covariates: Sequence[str] = (),
 ) -> Records:
     r"""Read records from a CSV (or TSV) file.
 
@@ -88,6 +92,10 @@ def read_records(
         Draw a progress bar over the chunks read on standard error: None
         (the default) when standard error is a terminal, True always, False
         never.
+    age, birth_date, sex, covariates : str or list of str, optional
+        Columns that say who the patients are, as in
+        :meth:`Records.from_dataframe`; they fill ``Records.patients``.
+        A wide file has no times, so no ``birth_date``.
 
     Returns
     -------
@@ -153,6 +161,19 @@ def read_records(
     >>> chunked.report.dropped
     {'duplicate': 1}
     """
+    wide = bool(kinds or indicators)
+    if wide and birth_date is not None:
+        raise ParameterError(
+            f"birth_date={birth_date!r}: a wide file has no times to give an age at; pass "
+            f"age=<column of ages> instead"
+        )
+    about = _About.named(
+        age=age,
+        birth_date=birth_date,
+        sex=sex,
+        covariates=covariates,
+        time=time if not wide else None,
+    )
     if chunksize is not None:
         chunksize = check_positive_int("chunksize", chunksize)
         if kinds or indicators:
@@ -212,6 +233,7 @@ def read_records(
                 source=name,
                 row_word="line",
                 row_lines=row_lines,
+                about=about,
             )
         if patient is None:
             patient = "patient_id"
@@ -232,6 +254,7 @@ def read_records(
             row_word="line",
             row_lines=row_lines,
             rest=(chunk.set_axis(header, axis=1) for chunk in frames),
+            about=about,
         )
     except KgmedError:
         # A file that cannot be parsed is that error, wherever in the file it

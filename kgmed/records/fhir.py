@@ -23,7 +23,7 @@ from kgmed.errors import (
 )
 from kgmed.records import _common
 from kgmed.records._normalize import clean_text
-from kgmed.records.core import Records
+from kgmed.records.core import Records, normalize_sex
 from kgmed.records.vocab import (
     SOCIAL_CATEGORIES,
     ReferenceRange,
@@ -81,6 +81,8 @@ _ISSUES = (
     "lines without resource",
 )
 _SUFFIXES = (".json", ".ndjson", ".jsonl")
+# FHIR's AdministrativeGender: what Patient.gender may hold.
+_GENDERS = ("male", "female", "other", "unknown")
 _NDJSON = (".ndjson", ".jsonl")
 
 # Which coding of a CodeableConcept is read, by the system's concept-id prefix;
@@ -280,6 +282,8 @@ def read_fhir(
         source=source,
         basket=basket,
         notes=notes,
+        context=context,
+        births=births,
     )
 
 
@@ -516,6 +520,8 @@ class _Context:
     unknown_systems: Counter[str] = field(default_factory=Counter)
     rows: list[tuple[Any, ...]] = field(default_factory=list)
     births: dict[str, str] = field(default_factory=dict)
+    deaths: dict[str, str] = field(default_factory=dict)
+    genders: dict[str, str] = field(default_factory=dict)
 
 
 def _read_resource(entry: _Entry, context: _Context) -> None:
@@ -532,10 +538,23 @@ def _read_resource(entry: _Entry, context: _Context) -> None:
 
 
 def _patient(entry: _Entry, context: _Context) -> None:
-    """A patient gives no observation; its birth date says who is an adult."""
-    rid, born = entry.resource.get("id"), entry.resource.get("birthDate")
-    if rid is not None and born is not None:
+    """A patient gives no observation: who they are (birth date, death, gender)."""
+    resource = entry.resource
+    rid = resource.get("id")
+    if rid is None:
+        return
+    born, died, gender = (resource.get(key) for key in ("birthDate", "deceasedDateTime", "gender"))
+    if born is not None:
         context.births[str(rid)] = str(born)
+    if died is not None:
+        context.deaths[str(rid)] = str(died)
+    if gender is not None:
+        if gender not in _GENDERS:
+            raise RecordsError(
+                f"{entry.name()}: gender {gender!r} is none of FHIR's administrative genders "
+                f"({', '.join(_GENDERS)}); correct the resource, or leave gender out where unknown"
+            )
+        context.genders[str(rid)] = str(gender)
 
 
 def _condition(entry: _Entry, context: _Context) -> None:
@@ -951,6 +970,11 @@ def _births(context: _Context) -> tuple[pd.Series, list[str]]:
     return parsed[~bad], notes
 
 
+def _sexes(genders: Mapping[str, str]) -> pd.Series:
+    """Patient.gender by patient id as ``female``/``male``/``other`` (``unknown`` is ``<NA>``)."""
+    return normalize_sex(pd.Series(genders, dtype="string"), where="Patient.gender")
+
+
 def _classify(
     facts: pd.DataFrame,
     *,
@@ -995,15 +1019,19 @@ def _classify(
     facts["drop"] = _common.mark(drops, qualifier, _common.QUALIFIER)
 
     kinds = pd.Series("treatment", index=facts.index, dtype="string")
+    # A display without its tag is classified by its SNOMED CT code (vocab.snomed_tag).
+    snomed = facts["code"].where(facts["system"].eq("SNOMEDCT").fillna(False))
     for source, default in (("condition", "disease"), ("coded", "finding")):
         rows = (origin == source).to_numpy()
-        kinds[rows] = kinds_of_snomed(facts.loc[rows, "display"], default=default).to_numpy()
+        kinds[rows] = kinds_of_snomed(
+            facts.loc[rows, "display"], codes=snomed[rows], default=default
+        ).to_numpy()
     kinds[(origin == "procedure").to_numpy()] = "procedure"
     kinds[origin.isin(["quantity", "allergy"]).to_numpy()] = "finding"
     facts["kind"] = kinds
     # Whether the kind was told by a semantic tag (or by the resource type).
     described = origin.isin(["condition", "coded"]).to_numpy()
-    facts["tagged"] = ~described | tags.notna().to_numpy()
+    facts["tagged"] = ~described | semantic_tags(facts["display"], codes=snomed).notna().to_numpy()
     facts["label"] = clean_text(strip_semantic_tag(facts["display"]))
     facts = _allergies(facts)
     facts["value"] = pd.to_numeric(facts["value"], errors="coerce")
@@ -1102,6 +1130,8 @@ def _records(
     source: str,
     basket: str,
     notes: list[str],
+    context: _Context,
+    births: pd.Series,
 ) -> Records:
     """Records of the facts kept, with a report of everything read."""
     kept = facts.loc[facts["drop"].isna().to_numpy()]
@@ -1134,6 +1164,29 @@ def _records(
             )
         )
     n_read = facts["file"].value_counts()
+    written = pd.Series(context.deaths, dtype="string")
+    deaths = _times(written)
+    undated = deaths.isna().to_numpy()
+    if undated.any():
+        notes.append(
+            _common.dates_note(
+                "Patient",
+                "field 'deceasedDateTime'",
+                int(undated.sum()),
+                str(written[undated].iloc[0]),
+                "a Patient resource (its id is left out: it names a patient)",
+                outcome="those patients are aged at their last observation",
+            )
+        )
+    patients, said = _common.patient_table(
+        records.data,
+        births=births if context.births else None,
+        sexes=_sexes(context.genders) if context.genders else None,
+        deaths=deaths[~undated],
+        latest=_times(facts["time"]).max(),
+        where="Patient",
+    )
+    notes += said
     result = _common.finish(
         source,
         records,
@@ -1145,6 +1198,7 @@ def _records(
         issues=issues,
         unknown_systems=dict(unknown_systems.most_common()),
         notes=notes,
+        patients=patients,
     )
     result.report.files = _aligned(result.report.files)
     return result

@@ -41,6 +41,7 @@ from kgmed.schema import CODE_SYSTEMS, normalize_system
 __all__ = [
     "CLASS_KINDS",
     "EVENT_TABLES",
+    "GENDER_CONCEPTS",
     "KEPT_COLUMNS",
     "OMOP_TABLES",
     "read_omop",
@@ -150,6 +151,17 @@ _QUESTION_CLASSES = frozenset(
     {"observable entity", "survey", "question", "lab test", "clinical observation"}
 )
 _BIRTH = ("birth_datetime", "year_of_birth", "month_of_birth", "day_of_birth")
+#: The sex each standard OMOP gender concept stands for: 8507 MALE, 8532
+#: FEMALE, 8521 OTHER and 8570 AMBIGUOUS; 8551 UNKNOWN and 0 (no matching
+#: concept) are unknown.
+GENDER_CONCEPTS: dict[int, str | None] = {
+    8507: "male",
+    8532: "female",
+    8521: "other",
+    8570: "other",
+    8551: None,
+    0: None,
+}
 _REQUIRED: dict[str, tuple[str, ...]] = {
     "concept": ("concept_id", "concept_name", "vocabulary_id", "concept_class_id", "concept_code"),
     "concept_ancestor": ("ancestor_concept_id", "descendant_concept_id"),
@@ -420,6 +432,17 @@ def read_omop(
     measurements = _common.measurement_table(measured, {"omop_concept_id": "Int64"})
     notes = found.notes + _notes(loaded, counts, moved, records.data)
     notes += _common.birth_note(measurements, births, adult_age, "person, birth date")
+    patients = None
+    if "person" in loaded:
+        sexes, odd = _sexes(loaded["person"])
+        patients, said = _common.patient_table(
+            records.data,
+            births=births,
+            sexes=sexes,
+            latest=long["time"].max(),
+            where=loaded["person"].source,
+        )
+        notes += odd + said
     return _common.finish(
         source,
         records,
@@ -431,6 +454,7 @@ def read_omop(
         issues=found.issues,
         unknown_systems=_unknown_systems(long),
         notes=notes,
+        patients=patients,
     )
 
 
@@ -517,7 +541,7 @@ def _columns_wanted(name: str) -> tuple[str, ...]:
             return (*wanted, *_MEASURED, *_ANSWERED)
         return wanted
     if name == "person":
-        return ("person_id", *_BIRTH)
+        return ("person_id", *_BIRTH, "gender_concept_id")
     return _REQUIRED[name]
 
 
@@ -845,6 +869,30 @@ def _births(table: _Table, found: _Found) -> pd.Series | None:
     return births[~births.index.duplicated()]
 
 
+def _sexes(table: _Table) -> tuple[pd.Series | None, list[str]]:
+    """Each person's sex by ``gender_concept_id`` (:data:`GENDER_CONCEPTS`), and notes.
+
+    An id that is none of OMOP's gender concepts is read as unknown, and a
+    note says so. None without the column.
+    """
+    if "gender_concept_id" not in table.frame.columns:
+        return None, []
+    concepts = _optional_integers(table, "gender_concept_id")
+    sexes = concepts.map(GENDER_CONCEPTS).astype("string")
+    odd = concepts.notna() & ~concepts.isin(list(GENDER_CONCEPTS))
+    notes = []
+    if odd.any():
+        notes.append(
+            f"{table.source}: column 'gender_concept_id' holds {int(odd.sum()):,} id(s) that "
+            f"are none of OMOP's gender concepts (8507, 8532, 8521, 8570, 8551), such as "
+            f"{int(concepts[odd].iloc[0])} at {table.rows(odd)}; their sex is left unknown"
+        )
+    ids = _ids(table.frame["person_id"])
+    known = (ids.notna() & sexes.notna()).to_numpy(bool)
+    by_id = pd.Series(sexes.to_numpy()[known], index=ids[known].to_numpy(), dtype="string")
+    return by_id[~by_id.index.duplicated()], notes
+
+
 def _referenced_ids(raws: Mapping[str, pd.DataFrame]) -> pd.Index:
     columns = ("concept", "source_concept", "unit_concept", "value_concept")
     ids = [raw[c].dropna() for raw in raws.values() for c in columns if c in raw.columns]
@@ -972,7 +1020,11 @@ def _observations(
             _count(counts.drops, _common.SOCIAL, found)
             obs = obs.loc[~found]
     if table.name == "condition_occurrence":
-        kinds = vocab.kinds_of_snomed(_tagged(obs["label"], obs["class"]), default=event.kind)
+        # A concept whose class names no tag is classified by its SNOMED CT code.
+        snomed = obs["code"].where(obs["system"].eq("SNOMEDCT").fillna(False))
+        kinds = vocab.kinds_of_snomed(
+            _tagged(obs["label"], obs["class"]), codes=snomed, default=event.kind
+        )
         obs = obs.assign(kind=kinds)
     else:
         obs = obs.assign(kind=event.kind)

@@ -24,7 +24,7 @@ from kgmed.errors import (
 from kgmed.records import _common
 from kgmed.records._io import Table, read_table
 from kgmed.records._normalize import clean_codes, clean_text, per_distinct
-from kgmed.records.core import Records
+from kgmed.records.core import Records, _read_sexes
 from kgmed.records.vocab import (
     SOCIAL_CATEGORIES,
     ReferenceRange,
@@ -82,7 +82,7 @@ _SPECS: dict[str, _Spec] = {
         time=("START", "DATE"),
     ),
     "allergies": _Spec(("PATIENT", "ENCOUNTER", "CODE", "DESCRIPTION"), ("SYSTEM", "TYPE")),
-    "patients": _Spec(("Id",), ("BIRTHDATE",), time=()),
+    "patients": _Spec(("Id",), ("BIRTHDATE", "DEATHDATE", "GENDER"), time=()),
     "encounters": _Spec(("Id",), time=()),
 }
 
@@ -299,6 +299,15 @@ def read_synthea(
         else ("encounters.csv", "encounter", encounter_ids),
     )
     notes += _common.birth_note(measurements, state.births, adult_age, "patients.csv, BIRTHDATE")
+    patients, said = _common.patient_table(
+        records.data,
+        births=state.births,
+        sexes=state.sexes,
+        deaths=state.deaths,
+        latest=facts["time"].max(),
+        where="patients.csv",
+    )
+    notes += said
     return _common.finish(
         source,
         records,
@@ -310,6 +319,7 @@ def read_synthea(
         issues=state.issues,
         unknown_systems=dict(state.unknown.most_common()),
         notes=notes,
+        patients=patients,
     )
 
 
@@ -322,6 +332,8 @@ class _State:
     ranges: Mapping[str, ReferenceRange] | None
     adult_age: float | None
     births: pd.Series | None = None
+    deaths: pd.Series | None = None
+    sexes: pd.Series | None = None
     unknown: Counter[str] = field(default_factory=Counter)
     # Per file, counts that are not drops (dates not parsed).
     issues: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -338,10 +350,23 @@ def _reference_tables(
         ids = clean_codes(table.frame["Id"])
         patient_ids = pd.Index(ids.dropna().unique())
         if "BIRTHDATE" in table.frame:
-            births = _times(table, "BIRTHDATE", state, outcome=_common.JUDGED_AS_ADULTS)
-            known = (ids.notna() & births.notna()).to_numpy()
-            by_id = pd.Series(births.to_numpy()[known], index=ids[known].to_numpy())
-            state.births = by_id[~by_id.index.duplicated()]
+            births = _times(
+                table,
+                "BIRTHDATE",
+                state,
+                outcome=f"{_common.JUDGED_AS_ADULTS}, and their age is unknown",
+            )
+            state.births = _by_id(ids, births)
+        if "DEATHDATE" in table.frame:
+            deaths = _times(
+                table,
+                "DEATHDATE",
+                state,
+                outcome="those patients are aged at their last observation",
+            )
+            state.deaths = _by_id(ids, deaths)
+        if "GENDER" in table.frame:
+            state.sexes = _by_id(ids, _sexes(table))
     else:
         state.notes.append("patients.csv: not in the export (optional)")
     if (root / "encounters.csv").is_file():
@@ -352,6 +377,26 @@ def _reference_tables(
             "encounters.csv: not in the export (optional); encounter ids not checked"
         )
     return patient_ids, encounter_ids
+
+
+def _by_id(ids: pd.Series, values: pd.Series) -> pd.Series:
+    """``values`` by patient id, where both are known; a repeated id keeps its first row."""
+    known = (ids.notna() & values.notna()).to_numpy()
+    by_id = pd.Series(values.to_numpy()[known], index=ids[known].to_numpy(), dtype=values.dtype)
+    return by_id[~by_id.index.duplicated()]
+
+
+def _sexes(table: Table) -> pd.Series:
+    """``GENDER`` (``F``, ``M``) as ``female``/``male``; anything else raises naming the line."""
+    sexes, unknown = _read_sexes(table.frame["GENDER"])
+    if unknown.any():
+        example = str(table.frame["GENDER"][unknown].iloc[0])
+        raise RecordsError(
+            f"{table.name}: column 'GENDER' holds {example!r} at {table.where(unknown)}; "
+            f"Synthea writes F or M (female, male or other are read too; leave it empty "
+            f"where unknown)"
+        )
+    return sexes
 
 
 # -- options and the folder ---------------------------------------------------------
@@ -519,8 +564,9 @@ def _snomed(table: Table, state: _State, *, default: str) -> pd.DataFrame:
     facts["code"] = codes
     facts["system"] = _of(codes, "SNOMEDCT")
     facts["label"] = clean_text(strip_semantic_tag(descriptions))
-    facts["kind"] = kinds_of_snomed(descriptions, default=default)
-    facts["tagged"] = semantic_tags(descriptions).notna().to_numpy()
+    # A description without its tag is classified by its code (vocab.snomed_tag).
+    facts["kind"] = kinds_of_snomed(descriptions, codes=codes, default=default)
+    facts["tagged"] = semantic_tags(descriptions, codes=codes).notna().to_numpy()
     facts["drop"] = _common.mark(
         facts["drop"], descriptions.isna() & codes.isna(), _common.NO_CONCEPT
     )

@@ -6,7 +6,9 @@ conditions whose description ends in a semantic tag (``Viral sinusitis
 LOINC observations with a value and a unit. This module holds, in one place,
 how kgmed reads them:
 
-- :func:`kind_of_snomed`: a node kind from the semantic tag;
+- :func:`kind_of_snomed`: a node kind from the semantic tag, or, for a
+  description without one, from the tag SNOMED CT gives its code
+  (:data:`SNOMED_TAGS`) or that its words imply (:data:`UNTAGGED_PATTERNS`);
 - :func:`is_social` and :data:`SOCIAL_CATEGORIES`: the social and
   administrative concepts, and the questionnaires about a patient's life,
   that are left out of the clinical graph by default (employment,
@@ -33,9 +35,11 @@ from kgmed.records._normalize import per_distinct
 
 __all__ = [
     "REFERENCE_RANGES",
+    "SNOMED_TAGS",
     "SOCIAL_CATEGORIES",
     "SOCIAL_PATTERNS",
     "STATUSES",
+    "UNTAGGED_PATTERNS",
     "ReferenceRange",
     "allergy_findings",
     "flag_observations",
@@ -45,6 +49,7 @@ __all__ = [
     "kinds_of_snomed",
     "semantic_tag",
     "semantic_tags",
+    "snomed_tag",
     "strip_semantic_tag",
 ]
 
@@ -124,12 +129,137 @@ _KIND_OF_TAG: dict[str, str] = {
 
 _FINDING_NOT_SYMPTOM = re.compile(
     r"body mass index|abnormal findings|\bdied\b|allergy to|\bbmi\b|finding of|"
-    r"history of|pregnan|normal pregnancy",
+    r"history of|pregnan|normal pregnancy|prediabet|intolerance to",
     re.IGNORECASE,
 )
-# Untagged descriptions of a patient's history or allergies are findings, not
-# diseases ("History of appendectomy", older Synthea's "Allergy to peanuts").
-_HISTORY = re.compile(r"^\s*(?:history of|allergy to)\b", re.IGNORECASE)
+
+#: The semantic tag SNOMED CT gives the concepts that exporters write
+#: without one, keyed by SNOMED CT code: every untagged condition of
+#: Synthea's CSV and FHIR exports before version 3 (``Hypertension``,
+#: ``Suspected COVID-19``, ``Normal pregnancy``), each checked against
+#: SNOMED CT's fully specified name, which newer Synthea versions write
+#: (``Essential hypertension (disorder)``). The code is the key because it
+#: is stable where descriptions are not: Synthea wrote 156073000 as ``Fetus
+#: with unknown complication`` before it wrote ``Complete miscarriage
+#: (disorder)``. Most are disorders; those that are not are the reason the
+#: table exists: a suspicion (``Suspected COVID-19``, a situation, is not the
+#: disease: every confirmed case was first a suspected one), a history
+#: (``History of appendectomy``), the normal course of pregnancy (``Normal
+#: pregnancy``, ``Non-low risk pregnancy``) and states measured rather than
+#: felt (``Prediabetes``). A description's own tag comes first; this table is
+#: read only for a SNOMED CT code written without one.
+SNOMED_TAGS: dict[str, str] = {
+    # Situations: context that explains nothing.
+    "840544004": "situation",  # Suspected COVID-19
+    "428251008": "situation",  # History of appendectomy
+    # Findings that are no disease.
+    "72892002": "finding",  # Normal pregnancy
+    "47200007": "finding",  # Non-low risk pregnancy (High risk pregnancy)
+    "15777000": "finding",  # Prediabetes
+    "82423001": "finding",  # Chronic pain
+    "236077008": "finding",  # Protracted diarrhea
+    # Disorders.
+    "840539006": "disorder",  # COVID-19
+    "59621000": "disorder",  # Hypertension (Essential hypertension)
+    "55822004": "disorder",  # Hyperlipidemia
+    "44054006": "disorder",  # Diabetes (Diabetes mellitus type 2)
+    "53741008": "disorder",  # Coronary Heart Disease (Coronary arteriosclerosis)
+    "22298006": "disorder",  # Myocardial Infarction
+    "410429000": "disorder",  # Cardiac Arrest
+    "49436004": "disorder",  # Atrial Fibrillation
+    "230690007": "disorder",  # Stroke (Cerebrovascular accident)
+    "195967001": "disorder",  # Asthma
+    "233678006": "disorder",  # Childhood asthma
+    "233604007": "disorder",  # Pneumonia
+    "65363002": "disorder",  # Otitis media
+    "38822007": "disorder",  # Cystitis
+    "301011002": "disorder",  # Escherichia coli urinary tract infection
+    "197927001": "disorder",  # Recurrent urinary tract infection
+    "74400008": "disorder",  # Appendicitis
+    "47693006": "disorder",  # Rupture of appendix
+    "65275009": "disorder",  # Acute Cholecystitis
+    "235919008": "disorder",  # Cholelithiasis
+    "6072007": "disorder",  # Bleeding from anus
+    "68496003": "disorder",  # Polyp of colon
+    "713197008": "disorder",  # Recurrent rectal polyp
+    "363406005": "disorder",  # Malignant tumor of colon
+    "109838007": "disorder",  # Overlapping malignant neoplasm of colon
+    "83664006": "disorder",  # Idiopathic atrophic hypothyroidism
+    "90560007": "disorder",  # Gout
+    "69896004": "disorder",  # Rheumatoid arthritis
+    "239872002": "disorder",  # Osteoarthritis of hip
+    "239873007": "disorder",  # Osteoarthritis of knee
+    "201834006": "disorder",  # Localized primary osteoarthritis of the hand
+    "95417003": "disorder",  # Primary fibromyalgia syndrome
+    "124171000119105": "disorder",  # Chronic intractable migraine without aura
+    "128613002": "disorder",  # Seizure disorder
+    "84757009": "disorder",  # Epilepsy
+    "192127007": "disorder",  # Child attention deficit disorder
+    "55680006": "disorder",  # Drug overdose
+    "24079001": "disorder",  # Atopic dermatitis
+    "40275004": "disorder",  # Contact dermatitis
+    "241929008": "disorder",  # Acute allergic reaction
+    "367498001": "disorder",  # Seasonal allergic rhinitis
+    "446096008": "disorder",  # Perennial allergic rhinitis
+    "232353008": "disorder",  # Perennial allergic rhinitis with seasonal variation
+    "196416002": "disorder",  # Impacted molars
+    "19169002": "disorder",  # Miscarriage in first trimester
+    "156073000": "disorder",  # Fetus with unknown complication (Complete miscarriage)
+    "35999006": "disorder",  # Blighted ovum
+    "79586000": "disorder",  # Tubal pregnancy
+    "398254007": "disorder",  # Preeclampsia
+    "198992004": "disorder",  # Antepartum eclampsia (Eclampsia in pregnancy)
+    "44465007": "disorder",  # Sprain of ankle
+    "70704007": "disorder",  # Sprain of wrist
+    "16114001": "disorder",  # Fracture of ankle
+    "58150001": "disorder",  # Fracture of clavicle
+    "65966004": "disorder",  # Fracture of forearm
+    "33737001": "disorder",  # Fracture of rib
+    "359817006": "disorder",  # Closed fracture of hip
+    "263102004": "disorder",  # Fracture subluxation of wrist
+    "15724005": "disorder",  # Fracture of vertebral column without spinal cord injury
+    "39848009": "disorder",  # Whiplash injury to neck
+    "62106007": "disorder",  # Concussion with no loss of consciousness
+    "62564004": "disorder",  # Concussion with loss of consciousness
+    "110030002": "disorder",  # Concussion injury of brain
+    "275272006": "disorder",  # Brain damage - traumatic
+    "307731004": "disorder",  # Injury of tendon of the rotator cuff of shoulder
+    "444448004": "disorder",  # Injury of medial collateral ligament of knee
+    "239720000": "disorder",  # Tear of meniscus of knee
+    "30832001": "disorder",  # Rupture of patellar tendon
+    "283385000": "disorder",  # Laceration of thigh
+    "283371005": "disorder",  # Laceration of forearm
+    "284549007": "disorder",  # Laceration of hand
+    "284551006": "disorder",  # Laceration of foot
+    "370247008": "disorder",  # Facial laceration
+    "262574004": "disorder",  # Bullet wound
+    "403190006": "disorder",  # First degree burn (Epidermal burn of skin)
+    "403191005": "disorder",  # Second degree burn (Partial thickness burn)
+    "403192003": "disorder",  # Third degree burn (Full thickness burn)
+}
+
+#: What the words of a description without a semantic tag, and whose code
+#: :data:`SNOMED_TAGS` does not hold, say of its kind: pairs of a
+#: case-insensitive regular expression and the tag SNOMED CT gives such
+#: concepts, the first that matches deciding. A suspicion, a history and a
+#: review due are situations, context that explains nothing (``Suspected
+#: COVID-19`` is not COVID-19: patients suspected and then tested negative
+#: never had it); an allergy and the normal course of pregnancy are
+#: findings; screenings and encounters are procedures. Any other untagged
+#: description gets the reader's default kind.
+UNTAGGED_PATTERNS: tuple[tuple[str, str], ...] = (
+    (r"^(?:suspected|suspicion of)\b", "situation"),
+    (r"^(?:(?:past |family )?history of|h/o)\b", "situation"),
+    (r"\breview due$", "situation"),
+    (r"^(?:allergy|intolerance) to\b", "finding"),
+    (
+        r"^(?:(?:normal|low risk|high risk|non-low risk|uncomplicated) )?pregnan(?:cy|t)$"
+        r"|^(?:patient )?currently pregnant$",
+        "finding",
+    ),
+    (r"\bscreening\b|^encounter for\b", "procedure"),
+)
+_UNTAGGED = tuple((re.compile(pattern, re.IGNORECASE), tag) for pattern, tag in UNTAGGED_PATTERNS)
 
 
 def semantic_tag(description: str) -> str | None:
@@ -138,6 +268,10 @@ def semantic_tag(description: str) -> str | None:
     Only SNOMED CT's own tags count (``disorder``, ``finding``,
     ``situation``, ``procedure``...); a tag whose closing parenthesis was
     cut off is still read.
+
+    See Also
+    --------
+    snomed_tag : The tag of a concept whose description may have none.
 
     Examples
     --------
@@ -155,6 +289,49 @@ def semantic_tag(description: str) -> str | None:
     """
     match = _TAG.search(str(description))
     return match.group(1) if match else None
+
+
+def snomed_tag(description: str, *, code: str | None = None) -> str | None:
+    """The SNOMED CT semantic tag of a concept, even when its description has none.
+
+    The one rule every reader follows to classify a SNOMED CT concept: the
+    tag its description ends in (:func:`semantic_tag`); else, for a code
+    written without one, the tag SNOMED CT gives that code
+    (:data:`SNOMED_TAGS`); else the tag the description's words imply
+    (:data:`UNTAGGED_PATTERNS`: ``Suspected ...`` and ``History of ...``
+    are situations, ``Normal pregnancy`` a finding, a screening a
+    procedure); else None.
+
+    Parameters
+    ----------
+    description : str
+        The concept's description (``"Suspected COVID-19"``).
+    code : str, optional
+        Its SNOMED CT code; pass None for a code of another system.
+
+    Returns
+    -------
+    str or None
+
+    Examples
+    --------
+    >>> from kgmed.records.vocab import snomed_tag
+    >>> snomed_tag("Viral sinusitis (disorder)")
+    'disorder'
+    >>> snomed_tag("Suspected COVID-19", code="840544004"), snomed_tag("COVID-19", code="840539006")
+    ('situation', 'disorder')
+    >>> snomed_tag("Normal pregnancy", code="72892002")
+    'finding'
+    >>> snomed_tag("Suspected lung cancer"), snomed_tag("Hypertension") is None
+    ('situation', True)
+    """
+    tag = semantic_tag(description)
+    if tag is None and code is not None:
+        tag = SNOMED_TAGS.get(str(code).strip())
+    if tag is None:
+        text = str(description).strip()
+        tag = next((tag for pattern, tag in _UNTAGGED if pattern.search(text)), None)
+    return tag
 
 
 def strip_semantic_tag(descriptions: pd.Series) -> pd.Series:
@@ -184,24 +361,33 @@ def strip_semantic_tag(descriptions: pd.Series) -> pd.Series:
     return descriptions.astype("string").str.replace(_TAG, "", regex=True)
 
 
-def kind_of_snomed(description: str, *, default: str = "disease") -> str:
-    """The node kind of a SNOMED CT concept, from its description's semantic tag.
+def kind_of_snomed(description: str, *, code: str | None = None, default: str = "disease") -> str:
+    """The node kind of a SNOMED CT concept, from its semantic tag.
 
-    ``(disorder)`` gives ``disease``; ``(finding)`` gives ``symptom``, except
-    measurements and statuses (``Body mass index 30+ - obesity (finding)``),
-    which give ``finding``; ``(situation)``, ``(event)`` and ``(person)``
-    give ``finding``; ``(procedure)`` gives ``procedure``; other tags
-    (``(substance)``, ``(organism)``...) give ``finding``. A description
-    without a tag gets ``default``, except a patient's history (``History
-    of appendectomy``) and allergies (``Allergy to peanuts``), which are
-    ``finding``.
+    The tag is :func:`snomed_tag`'s: the description's own, else the one
+    SNOMED CT gives ``code`` (:data:`SNOMED_TAGS`), else the one the words
+    imply (:data:`UNTAGGED_PATTERNS`). ``disorder`` gives ``disease``;
+    ``finding`` gives ``symptom``, except measurements and statuses
+    (``Body mass index 30+ - obesity (finding)``, ``Normal pregnancy``,
+    ``Prediabetes``), which give ``finding``; ``situation``, ``event``
+    and ``person`` give ``finding``; ``procedure`` gives ``procedure``;
+    other tags (``substance``, ``organism``...) give ``finding``. A
+    concept with no tag gets ``default``.
+
+    So a concept that is no disease is not made one for want of a tag:
+    ``Suspected COVID-19`` is a finding (context: a suspicion, never the
+    disease), ``Normal pregnancy`` a finding, ``History of appendectomy`` a
+    finding. Disorders of pregnancy (``Preeclampsia``, ``Miscarriage in
+    first trimester``) stay diseases.
 
     Parameters
     ----------
     description : str
         The concept's description (``"Fever (finding)"``).
+    code : str, optional
+        Its SNOMED CT code (None for another system's code).
     default : str, default "disease"
-        The kind of an untagged description.
+        The kind of a concept with no tag.
 
     Returns
     -------
@@ -216,18 +402,44 @@ def kind_of_snomed(description: str, *, default: str = "disease") -> str:
     ['disease', 'symptom', 'finding', 'finding']
     >>> [kind_of_snomed(d) for d in ["Hypertension", "History of appendectomy"]]
     ['disease', 'finding']
+    >>> [kind_of_snomed(d, code=c) for d, c in [("Suspected COVID-19", "840544004"),
+    ...  ("COVID-19", "840539006"), ("Normal pregnancy", "72892002"), ("Preeclampsia", "398254007")]]
+    ['finding', 'disease', 'finding', 'disease']
     """
-    tag = semantic_tag(description)
+    return _kind(snomed_tag(description, code=code), str(description), default)
+
+
+def _kind(tag: str | None, description: str, default: str) -> str:
+    """The kind a tag gives a concept of this description."""
     if tag is None:
-        return "finding" if _HISTORY.search(str(description)) else default
+        return default
     kind = _KIND_OF_TAG.get(tag, "finding")
-    if kind == "symptom" and _FINDING_NOT_SYMPTOM.search(str(description)):
+    if kind == "symptom" and _FINDING_NOT_SYMPTOM.search(description):
         return "finding"
     return kind
 
 
-def semantic_tags(descriptions: pd.Series) -> pd.Series:
-    """:func:`semantic_tag` of each description, worked out once per distinct one.
+def semantic_tags(descriptions: pd.Series, *, codes: pd.Series | None = None) -> pd.Series:
+    """The tag each description ends in, or, without one, the tag SNOMED CT gives its code.
+
+    :func:`semantic_tag` of each description; where it has none and
+    ``codes`` gives its SNOMED CT code, the code's tag in
+    :data:`SNOMED_TAGS`. These are the tags a reader can trust, so a kind
+    they give wins over one a default gave (words alone, as
+    :data:`UNTAGGED_PATTERNS` reads them, are not counted here). Worked
+    out once per distinct description.
+
+    Parameters
+    ----------
+    descriptions : pandas.Series of str
+    codes : pandas.Series of str, optional
+        The SNOMED CT code of each, ``<NA>`` for none or for a code of
+        another system; same index.
+
+    Returns
+    -------
+    pandas.Series of str
+        ``<NA>`` where neither says.
 
     Examples
     --------
@@ -235,14 +447,36 @@ def semantic_tags(descriptions: pd.Series) -> pd.Series:
     >>> from kgmed.records.vocab import semantic_tags
     >>> semantic_tags(pd.Series(["Cough (finding)", "Hypertension", None])).tolist()
     ['finding', <NA>, <NA>]
+    >>> semantic_tags(pd.Series(["Normal pregnancy", "Hypertension"]),
+    ...               codes=pd.Series(["72892002", None])).tolist()
+    ['finding', <NA>]
     """
-    return per_distinct(descriptions, lambda distinct: distinct.map(_tag_or_none))
+    tags = per_distinct(descriptions, lambda distinct: distinct.map(_tag_or_none))
+    if codes is None:
+        return tags
+    by_code = codes.astype("string").str.strip().map(SNOMED_TAGS).astype("string")
+    return tags.fillna(by_code)
 
 
-def kinds_of_snomed(descriptions: pd.Series, *, default: str = "disease") -> pd.Series:
-    """:func:`kind_of_snomed` of each description, worked out once per distinct one.
+def kinds_of_snomed(
+    descriptions: pd.Series, *, codes: pd.Series | None = None, default: str = "disease"
+) -> pd.Series:
+    """:func:`kind_of_snomed` of each description (and code), worked out once per distinct pair.
 
-    A missing description gets ``default``.
+    A missing description gets the kind its code's tag gives, else
+    ``default``.
+
+    Parameters
+    ----------
+    descriptions : pandas.Series of str
+    codes : pandas.Series of str, optional
+        The SNOMED CT code of each, ``<NA>`` for none or for a code of
+        another system; same index.
+    default : str, default "disease"
+
+    Returns
+    -------
+    pandas.Series of str
 
     Examples
     --------
@@ -251,11 +485,35 @@ def kinds_of_snomed(descriptions: pd.Series, *, default: str = "disease") -> pd.
     >>> kinds_of_snomed(pd.Series(["Cough (finding)", "Appendectomy (procedure)", None]),
     ...                 default="finding").tolist()
     ['symptom', 'procedure', 'finding']
+    >>> kinds_of_snomed(pd.Series(["Suspected COVID-19", "COVID-19", "Suspected COVID-19"]),
+    ...                 codes=pd.Series(["840544004", "840539006", "840544004"])).tolist()
+    ['finding', 'disease', 'finding']
     """
-    kinds = per_distinct(
-        descriptions, lambda distinct: distinct.map(lambda d: kind_of_snomed(d, default=default))
+    if codes is None:
+        kinds = per_distinct(
+            descriptions,
+            lambda distinct: distinct.map(lambda d: kind_of_snomed(d, default=default)),
+        )
+        return kinds.fillna(default)
+    text, code = descriptions.astype("string"), codes.astype("string")
+    text_of, texts = pd.factorize(text, use_na_sentinel=True)
+    code_of, code_values = pd.factorize(code, use_na_sentinel=True)
+    # One key per distinct (description, code) pair; -1 (missing) becomes 0.
+    pair_of, pairs = pd.factorize(
+        (text_of + 1).astype(np.int64) * (len(code_values) + 1) + code_of + 1
     )
-    return kinds.fillna(default)
+    n_codes = len(code_values) + 1
+    answers = []
+    for pair in pairs:
+        t, c = int(pair // n_codes) - 1, int(pair % n_codes) - 1
+        found = code_values[c] if c >= 0 else None
+        if t < 0:
+            tag = SNOMED_TAGS.get(str(found).strip()) if found is not None else None
+            answers.append(_kind(tag, "", default))
+        else:
+            answers.append(kind_of_snomed(str(texts[t]), code=found, default=default))
+    taken = pd.array(answers, dtype="string").take(pair_of)
+    return pd.Series(taken, index=descriptions.index, dtype="string")
 
 
 def _tag_or_none(description: object) -> str | None:

@@ -409,7 +409,50 @@ def test_a_childs_values_are_not_judged_by_adult_ranges(
     assert dropped == expected
     young = adult_age is not None and adult_age > 13
     assert ("local:bmi_low" in set(records.data["concept_id"])) is not young
-    assert records.report.notes == []
+    # No note of a missing birth date; the patient's age is known, their gender not.
+    assert records.report.notes == ["Patient: age known for 1 of 1 patients, sex for 0"]
+    assert records.patients is not None
+    assert records.patients["age"].tolist() == [13.0]
+
+
+def test_who_the_patients_are_comes_from_their_patient_resources() -> None:
+    people = [
+        {"resourceType": "Patient", "id": "p1", "gender": "female", "birthDate": "1980-06-01"},
+        # Aged at death, before their last condition; FHIR's "unknown" is no sex.
+        {
+            "resourceType": "Patient",
+            "id": "p2",
+            "gender": "unknown",
+            "birthDate": "1950-01-01",
+            "deceasedDateTime": "2019-12-31T23:00:00Z",
+        },
+        {"resourceType": "Patient", "id": "p3", "gender": "other"},
+        {"resourceType": "Patient", "id": "p4", "gender": "male", "birthDate": "1990-01-01"},
+    ]
+    conditions = [
+        condition("c1", "1", "Gout", onset="2020-05-31"),
+        condition("c2", "1", "Gout", pid="p2", onset="2021-01-01"),
+        condition("c3", "1", "Gout", pid="p3"),
+    ]
+    records = read_fhir(bundle(*people, *conditions))
+    patients = records.patients
+    assert patients is not None
+    assert patients.index.tolist() == ["p1", "p2", "p3"]  # p4 has no observation
+    assert patients["age"].tolist()[:2] == [39.0, 69.0]
+    assert pd.isna(patients.loc["p3", "age"])
+    assert patients["sex"].tolist()[::2] == ["female", "other"]
+    assert pd.isna(patients.loc["p2", "sex"])
+    assert "Patient: age known for 2 of 3 patients, sex for 2" in records.report.notes
+
+
+def test_a_gender_fhir_does_not_allow_is_an_error() -> None:
+    person = {"resourceType": "Patient", "id": "p1", "gender": "F"}
+    with pytest.raises(RecordsError, match="gender 'F' is none of FHIR's administrative genders"):
+        read_fhir(bundle(person, condition("c1", "1", "Gout")))
+
+
+def test_without_patient_resources_nothing_is_known_of_the_patients() -> None:
+    assert read_fhir(bundle(condition("c1", "1", "Gout"))).patients is None
 
 
 def test_a_birth_date_that_does_not_parse_is_noted_without_the_patient_id() -> None:
@@ -1150,7 +1193,7 @@ def test_the_childrens_values_are_not_judged_by_adult_ranges(
     assert young.sum() > 0
     assert (measured["status"] == as_adults["status"].where(~young, "under 18")).all()
     assert fhir_records.report.dropped["measurement of a patient under 18"] == young.sum()
-    assert fhir_records.report.notes == []
+    assert fhir_records.report.notes == ["Patient: age and sex known for 6 of 6 patients"]
 
 
 def _duplicates(flagged: pd.DataFrame) -> int:

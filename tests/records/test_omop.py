@@ -142,8 +142,10 @@ def omop_from_synthea(folder: Path, *, ancestors: bool = False) -> dict[str, pd.
     )
     visit_of = dict(zip(encounters["Id"], visits["visit_occurrence_id"], strict=True))
 
-    # SNOMED concepts: the class from the first tagged description of a code.
+    # SNOMED concepts: the class from the first tagged description of a code,
+    # else from the tag SNOMED CT gives the code, as the OHDSI vocabulary has it.
     tag_of = _tags(conditions["DESCRIPTION"]).groupby(conditions["CODE"]).first()
+    tag_of = tag_of.combine_first(pd.Series(vocab.SNOMED_TAGS))
     untagged = conditions.drop_duplicates("CODE").set_index("CODE")["DESCRIPTION"]
     untagged_class = untagged.map(vocab.kind_of_snomed).map(_CLASS_OF_KIND)
     snomed = pd.DataFrame({"concept_code": pd.unique(conditions["CODE"])})
@@ -357,7 +359,11 @@ def synthea_records(
         .map(vocab.kind_of_snomed)
     )
     kinds = conditions["CODE"].map(kind_of)
-    kinds = kinds.fillna(conditions["DESCRIPTION"].map(vocab.kind_of_snomed))
+    untagged = [
+        vocab.kind_of_snomed(description, code=code)
+        for description, code in zip(conditions["DESCRIPTION"], conditions["CODE"], strict=True)
+    ]
+    kinds = kinds.fillna(pd.Series(untagged, index=conditions.index))
     pieces = [
         pd.DataFrame(
             {
@@ -760,6 +766,28 @@ def test_condition_kinds_come_from_the_concept_class(
     assert data["label"].iloc[0] == expected
 
 
+def test_a_class_that_names_no_tag_leaves_the_kind_to_the_code() -> None:
+    # An ETL's own concept table, whose classes say nothing of SNOMED CT's tags.
+    concept = _concept(
+        [
+            (1, "Suspected COVID-19", "SNOMED", "Condition", "840544004"),
+            (2, "COVID-19", "SNOMED", "Condition", "840539006"),
+            (3, "Normal pregnancy", "SNOMED", "Condition", "72892002"),
+            (4, "Suspected lung cancer", "SNOMED", "Condition", "1234567"),
+            (5, "Normal pregnancy", "ICD10CM", "3-char billing code", "Z34"),
+        ]
+    )
+    tables = {"concept": concept, "condition_occurrence": _conditions([1, 2, 3, 4, 5])}
+    data = read_omop(tables).data
+    assert dict(zip(data["concept_id"], data["kind"], strict=True)) == {
+        "SNOMEDCT:840544004": "finding",
+        "SNOMEDCT:840539006": "disease",
+        "SNOMEDCT:72892002": "finding",
+        "SNOMEDCT:1234567": "finding",  # by its words
+        "ICD10CM:Z34": "finding",  # by its words: no SNOMED CT code to look up
+    }
+
+
 def test_unmapped_concepts_fall_back_and_are_counted() -> None:
     conditions = _conditions(
         [0, 0, 999, 999, 0],
@@ -953,6 +981,58 @@ def test_patients_visits_and_times() -> None:
     per_visit = read_omop(tables, basket="encounter")
     assert per_visit.basket == "encounter"
     assert per_visit.report.dropped == {"no encounter": 1}
+
+
+def test_who_the_patients_are_comes_from_the_person_table() -> None:
+    conditions = _conditions(
+        [201826] * 6,
+        person_id=[1, 2, 3, 4, 5, 6],
+        condition_start_date=["2020-05-31"] * 6,
+    )
+    person = pd.DataFrame(
+        {
+            "person_id": [1, 2, 3, 4, 5, 6, 7],
+            "year_of_birth": [1980, 1980, 2000, None, 1990, 1990, 1990],
+            "month_of_birth": [6, None, None, None, None, None, None],
+            "day_of_birth": [1, None, None, None, None, None, None],
+            "gender_concept_id": [8532, 8507, 8521, 8551, 0, 4214687, 8507],
+        }
+    )
+    records = read_omop({"concept": CONCEPT, "condition_occurrence": conditions, "person": person})
+    patients = records.patients
+    assert patients is not None
+    assert patients.index.tolist() == ["1", "2", "3", "4", "5", "6"]  # 7 has no event
+    # Born 1980-06-01: 39 on 2020-05-31; a missing month and day count as the first.
+    assert patients["age"].tolist()[:3] == [39.0, 40.0, 20.0]
+    assert pd.isna(patients.loc["4", "age"])
+    assert patients["sex"].tolist()[:3] == ["female", "male", "other"]
+    assert patients["sex"].iloc[3:].isna().all()
+    assert "person: age known for 5 of 6 patients, sex for 3" in records.report.notes
+    assert any(
+        "4214687" in note and "none of OMOP's gender" in note for note in records.report.notes
+    )
+
+
+def test_without_a_person_table_nothing_is_known_of_the_patients() -> None:
+    assert _read_conditions([201826]).patients is None
+
+
+@pytest.mark.shared_data
+def test_the_persons_are_the_patients_synthea_gives(
+    omop: dict[str, pd.DataFrame], synthea: Path
+) -> None:
+    from kgmed.records.synthea import read_synthea
+
+    records = read_omop(omop)
+    direct = read_synthea(synthea, tables=("conditions", "medications", "observations"))
+    assert records.patients is not None
+    assert direct.patients is not None
+    person = omop["person"].set_index(omop["person"]["person_id"].astype(str))
+    ours = records.patients.rename(index=person["person_source_value"])
+    theirs = direct.patients.loc[ours.index]
+    pd.testing.assert_series_equal(ours["age"], theirs["age"], check_index_type=False)
+    pd.testing.assert_series_equal(ours["sex"], theirs["sex"], check_index_type=False)
+    assert len(ours) == direct.n_patients
 
 
 def test_a_concept_in_two_tables_takes_the_kind_of_the_first() -> None:

@@ -24,7 +24,13 @@ from kgmed.records import MEASUREMENT_COLUMNS
 from kgmed.records.fhir import read_fhir
 from kgmed.records.omop import read_omop
 from kgmed.records.synthea import read_synthea
-from kgmed.records.vocab import REFERENCE_RANGES, flag_observations
+from kgmed.records.vocab import (
+    REFERENCE_RANGES,
+    SNOMED_TAGS,
+    flag_observations,
+    semantic_tag,
+    strip_semantic_tag,
+)
 
 SNOMED = "http://snomed.info/sct"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -156,11 +162,17 @@ def as_omop(facts: Facts, folder: Path) -> kgmed.Records:
             concepts[(vocabulary, code)] = (len(concepts) + 100, name, cls)
         return concepts[(vocabulary, code)][0]
 
-    snomed_class = {"disorder": "Disorder", "finding": "Clinical Finding"}
+    snomed_class = {
+        "disorder": "Disorder",
+        "finding": "Clinical Finding",
+        "situation": "Context-dependent",
+    }
 
     def condition(code: str, description: str) -> int:
-        name, tag = description.rsplit(" (", 1)
-        return concept("SNOMED", code, name, snomed_class[tag.rstrip(")")])
+        # OMOP names carry no tag; the vocabulary's class is SNOMED CT's tag.
+        tag = semantic_tag(description) or SNOMED_TAGS[code]
+        name = strip_semantic_tag(pd.Series([description]))[0]
+        return concept("SNOMED", code, name, snomed_class[tag])
 
     person = pd.DataFrame(
         {"person_id": [int(p) for p in facts.births], "birth_datetime": list(facts.births.values())}
@@ -263,6 +275,35 @@ def test_every_reader_reads_the_facts_alike(read: dict[str, kgmed.Records], name
         ("1", "local:hba1c_high", "finding"),
         # eGFR in mL/min/{1.73_m2}, an alias of its range's unit.
         ("1", "local:egfr_low", "finding"),
+    }
+
+
+#: Conditions as older Synthea versions write them, without a semantic tag.
+UNTAGGED = Facts(
+    births={"1": "1970-01-01", "2": "1990-01-01"},
+    conditions=[
+        ("1", "840544004", "Suspected COVID-19", "2020-03-02"),
+        ("1", "840539006", "COVID-19", "2020-03-02"),
+        ("2", "840544004", "Suspected COVID-19", "2020-03-02"),
+        ("2", "72892002", "Normal pregnancy", "2019-05-02"),
+        ("2", "398254007", "Preeclampsia", "2019-08-02"),
+        ("2", "428251008", "History of appendectomy", "2019-08-02"),
+    ],
+)
+
+
+@pytest.mark.parametrize("name", list(READERS))
+def test_every_reader_gives_an_untagged_code_the_kind_its_tag_gives(
+    name: str, tmp_path: Path
+) -> None:
+    records = READERS[name](UNTAGGED, tmp_path / "export")
+    kinds = dict(zip(records.data["label"], records.data["kind"], strict=True))
+    assert kinds == {
+        "Suspected COVID-19": "finding",
+        "COVID-19": "disease",
+        "Normal pregnancy": "finding",
+        "Preeclampsia": "disease",
+        "History of appendectomy": "finding",
     }
 
 
@@ -453,6 +494,26 @@ def test_the_six_patients_have_the_same_concepts_from_fhir_and_csv(
     assert len({p for p, _, _ in fhir}) == 6
     kinds = {kind for _, _, kind in fhir}
     assert kinds == {"disease", "treatment", "finding", "procedure"}
+
+
+@pytest.mark.shared_data
+def test_the_six_patients_are_the_same_people_from_fhir_and_csv(
+    six: dict[str, kgmed.Records],
+) -> None:
+    fhir, synthea = six["fhir"].patients, six["synthea"].patients
+    assert fhir is not None
+    assert synthea is not None
+    pd.testing.assert_frame_equal(fhir.sort_index(), synthea.sort_index())
+    assert fhir["age"].notna().all()
+    assert set(fhir["sex"]) == {"female", "male"}
+
+
+@pytest.mark.parametrize("name", list(READERS))
+def test_every_reader_knows_who_the_patients_are(read: dict[str, kgmed.Records], name: str) -> None:
+    patients = read[name].patients
+    assert patients is not None
+    # Born 1970-01-01 and 2015-01-01, last seen in January 2020.
+    assert patients["age"].to_dict() == {"1": 50.0, "2": 5.0}
 
 
 @pytest.mark.shared_data

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -386,6 +387,48 @@ def test_every_row_read_is_kept_or_dropped_for_one_reason(labs: Path, small: Pat
         assert report.n_read == report.n_kept + report.n_dropped
 
 
+def test_who_the_patients_are_comes_from_patients_csv(export: Export) -> None:
+    sinusitis = "444814009,Viral sinusitis (disorder)"
+    folder = export(
+        conditions=CONDITIONS
+        + condition("p1", "e1", sinusitis, start="2019-01-01")
+        + condition("p1", "e2", "49727002,Cough (finding)", start="2020-05-31")
+        + condition("p2", "e3", sinusitis, start="2021-01-01")
+        + condition("p3", "e4", sinusitis, start="")
+        + condition("p4", "e5", sinusitis, start="2020-03-01"),
+        patients=PATIENTS
+        + "p1,1980-06-01,,F\n"  # 39 on 2020-05-31, a day before her birthday
+        + "p2,1950-01-01,2020-01-01,M\n"  # aged at his death, before his last row
+        + "p3,2000-01-01,,F\n"  # no dated row: aged at the export's latest date
+        + "p4,,,\n"  # nothing known
+        + "p5,1990-01-01,,M\n",  # no observation: not in the table
+    )
+    records = _read(folder)
+    patients = records.patients
+    assert patients is not None
+    assert patients.index.tolist() == ["p1", "p2", "p3", "p4"]
+    assert patients["age"].tolist()[:3] == [39.0, 70.0, 21.0]
+    assert patients["sex"].tolist()[:3] == ["female", "male", "female"]
+    assert patients.loc["p4"].isna().all()
+    assert "patients.csv: age and sex known for 3 of 4 patients" in records.report.notes
+
+
+def test_a_gender_synthea_does_not_write_names_the_line(export: Export) -> None:
+    folder = export(
+        conditions=CONDITIONS + condition("p1", "e1", "444814009,Viral sinusitis (disorder)"),
+        patients=PATIENTS + "p1,1980-06-01,,F\np2,1980-06-01,,Q\n",
+    )
+    with pytest.raises(RecordsError, match=r"patients\.csv: column 'GENDER' holds 'Q' at line 3"):
+        _read(folder)
+
+
+def test_without_patients_csv_nothing_is_known_of_the_patients(export: Export) -> None:
+    folder = export(conditions=CONDITIONS + condition("p1", "e1", "444814009,Viral sinusitis"))
+    records = _read(folder)
+    assert records.patients is None
+    assert not any("age" in note for note in records.report.notes)
+
+
 def test_missing_and_unread_files_are_noted(small: Path) -> None:
     (small / "careplans.csv").write_text("Id,START\n", encoding="utf-8")
     notes = _read(small).report.notes
@@ -687,6 +730,113 @@ def test_real_kinds_follow_the_tags(
         if isinstance(tag, str) and code in kinds.index:
             assert kinds[code] in allowed[tag], (code, tag)
     assert not real[key].data["label"].str.contains(r"\((?:disorder|finding)\)").any()
+
+
+#: The conditions the real exports write without a semantic tag that are no
+#: disease, with the kind their SNOMED CT tag gives (checked by hand against
+#: the fully specified names newer Synthea versions write).
+NOT_DISEASES = {
+    "840544004": "finding",  # Suspected COVID-19 (situation)
+    "428251008": "finding",  # History of appendectomy (situation)
+    "72892002": "finding",  # Normal pregnancy (finding)
+    "47200007": "finding",  # Non-low risk pregnancy: High risk pregnancy (finding)
+    "15777000": "finding",  # Prediabetes (finding)
+    "82423001": "symptom",  # Chronic pain (finding)
+    "236077008": "symptom",  # Protracted diarrhea (finding)
+}
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize(
+    ("key", "n_changed"),
+    # Untagged codes that no longer count as diseases (History of
+    # appendectomy was a finding already, by its words).
+    [("543", 6), ("111", 3), ("59", 4)],
+)
+def test_real_untagged_conditions_that_are_no_disease_are_not_diseases(
+    shared_data: Path, real: dict[str, kgmed.Records], key: str, n_changed: int
+) -> None:
+    raw = _raw(shared_data, key, "conditions")
+    raw = raw[~raw["DESCRIPTION"].isin(SOCIAL)]
+    tags = raw["DESCRIPTION"].str.extract(r"\(([a-z /]+)\)?$")[0]  # some are cut short
+    tag_of = tags.groupby(raw["CODE"]).first()
+    # A disease: tagged a disorder, or written bare and none of NOT_DISEASES.
+    expected = {
+        code
+        for code, tag in tag_of.items()
+        if tag in ("disorder", "morphologic abnormality")
+        or (not isinstance(tag, str) and code not in NOT_DISEASES)
+    }
+    kinds = real[key].concepts().set_index("code")["kind"]
+    conditions = kinds[kinds.index.isin(raw["CODE"])]
+    assert set(conditions.index[conditions == "disease"]) == expected
+    # Before, every code never tagged was a disease but History of ...
+    bare = {code for code, tag in tag_of.items() if not isinstance(tag, str)}
+    changed = bare & set(NOT_DISEASES) - {"428251008"}
+    assert len(changed) == n_changed
+    for code in bare & set(NOT_DISEASES):
+        assert conditions[code] == NOT_DISEASES[code], code
+    by_label = real[key].concepts().set_index("label")["kind"]
+    assert by_label["Suspected COVID-19"] == "finding"
+    assert by_label["Normal pregnancy"] == "finding"
+    assert by_label["COVID-19"] == "disease"
+    assert by_label["Preeclampsia"] == "disease"
+    assert by_label["Miscarriage in first trimester"] == "disease"
+
+
+@pytest.mark.shared_data
+def test_543_covid_19_has_the_symptoms_suspected_covid_19_had(
+    kg_543: kgmed.KnowledgeGraph,
+) -> None:
+    """Every confirmed COVID-19 was first a suspected one; the suspicion is
+    context, and the disease gets the symptoms and the contraceptives stay
+    off a normal pregnancy."""
+    nodes = kg_543.nodes().set_index("label")
+    assert nodes.loc["Suspected COVID-19", "kind"] == "finding"
+    assert nodes.loc["Normal pregnancy", "kind"] == "finding"
+    assert nodes.loc["COVID-19", "kind"] == "disease"
+    symptoms = set(kg_543.symptoms_of("COVID-19")["label"])
+    assert {"Fever", "Cough", "Loss of taste"} <= symptoms
+    edges = kg_543.edges()
+    for label in ("Suspected COVID-19", "Normal pregnancy"):
+        from_it = edges[edges["source_label"] == label]
+        assert not from_it["relation"].isin(["has_symptom", "treated_with"]).any(), label
+
+
+@pytest.mark.shared_data
+def test_the_kind_a_reader_gives_is_the_users_to_change(shared_data: Path) -> None:
+    records = read_synthea(shared_data / SETS["543"], tables=["conditions"])
+    suspected = (records.data["code"] == "840544004").to_numpy()
+    assert set(records.data.loc[suspected, "kind"]) == {"finding"}
+    records.data.loc[suspected, "kind"] = "disease"
+    kg = kgmed.build(records)
+    assert kg.nodes().set_index("id").loc["SNOMEDCT:840544004", "kind"] == "disease"
+    assert len(kg.symptoms_of("Suspected COVID-19")) > 0
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize(("key", "n_patients"), [("543", 528), ("111", 111), ("59", 59)])
+def test_real_patients_are_aged_at_their_last_observation(
+    shared_data: Path, real: dict[str, kgmed.Records], key: str, n_patients: int
+) -> None:
+    """Age and sex from patients.csv, worked out a patient at a time with datetime."""
+    records = real[key]
+    patients = records.patients
+    assert patients is not None
+    assert len(patients) == records.n_patients == n_patients
+    raw = _raw(shared_data, key, "patients").set_index("Id")
+    last = records.data.groupby("patient_id")["time"].max()
+    for patient, row in patients.iterrows():
+        born = date.fromisoformat(raw.loc[patient, "BIRTHDATE"])
+        seen = last[patient].date()
+        died = raw.loc[patient, "DEATHDATE"]
+        if isinstance(died, str):
+            seen = min(seen, date.fromisoformat(died))
+        age = seen.year - born.year - ((seen.month, seen.day) < (born.month, born.day))
+        assert row["age"] == age, patient
+        assert row["sex"] == {"F": "female", "M": "male"}[raw.loc[patient, "GENDER"]]
+    note = f"patients.csv: age and sex known for {n_patients} of {n_patients} patients"
+    assert note in records.report.notes
 
 
 @pytest.mark.shared_data

@@ -12,9 +12,12 @@ import pytest
 
 from kgmed import ParameterError
 from kgmed.records.vocab import (
+    _SEMANTIC_TAGS,
     REFERENCE_RANGES,
+    SNOMED_TAGS,
     SOCIAL_PATTERNS,
     STATUSES,
+    UNTAGGED_PATTERNS,
     ReferenceRange,
     allergy_findings,
     flag_observations,
@@ -24,6 +27,7 @@ from kgmed.records.vocab import (
     kinds_of_snomed,
     semantic_tag,
     semantic_tags,
+    snomed_tag,
     strip_semantic_tag,
 )
 
@@ -104,6 +108,136 @@ def test_tags_and_kinds_of_a_column_are_those_of_each_description() -> None:
         "finding",
         "procedure",
     ]
+
+
+# -- concepts that are no disease, with or without a tag ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("description", "code", "kind"),
+    [
+        # Older Synthea writes these without a tag; the code says what they are.
+        ("Suspected COVID-19", "840544004", "finding"),
+        ("COVID-19", "840539006", "disease"),
+        ("Normal pregnancy", "72892002", "finding"),
+        ("Non-low risk pregnancy", "47200007", "finding"),
+        ("History of appendectomy", "428251008", "finding"),
+        ("Prediabetes", "15777000", "finding"),
+        ("Chronic pain", "82423001", "symptom"),
+        ("Protracted diarrhea", "236077008", "symptom"),
+        # Disorders of pregnancy stay diseases.
+        ("Preeclampsia", "398254007", "disease"),
+        ("Antepartum eclampsia", "198992004", "disease"),
+        ("Miscarriage in first trimester", "19169002", "disease"),
+        ("Tubal pregnancy", "79586000", "disease"),
+        ("Fetus with unknown complication", "156073000", "disease"),
+        ("Hypertension", "59621000", "disease"),
+        # Newer Synthea tags them: the tag gives the same kind.
+        ("Suspected disease caused by severe acute respiratory coronavirus 2 (situation)", "840544004", "finding"),
+        ("Normal pregnancy (finding)", "72892002", "finding"),
+        ("Prediabetes (finding)", "714628002", "finding"),
+        ("Complete miscarriage (disorder)", "156073000", "disease"),
+    ],
+)  # fmt: skip
+def test_an_untagged_code_takes_the_tag_snomed_gives_it(
+    description: str, code: str, kind: str
+) -> None:
+    assert kind_of_snomed(description, code=code) == kind
+    codes = pd.Series([code, None], dtype="string")
+    found = kinds_of_snomed(pd.Series([description, description]), codes=codes).tolist()
+    assert found[0] == kind
+
+
+@pytest.mark.parametrize(
+    ("description", "tag", "kind"),
+    [
+        ("Suspected lung cancer", "situation", "finding"),
+        ("Suspicion of sepsis", "situation", "finding"),
+        ("History of stroke", "situation", "finding"),
+        ("Family history of diabetes mellitus", "situation", "finding"),
+        ("Medication review due", "situation", "finding"),
+        ("Allergy to peanuts", "finding", "finding"),
+        ("Intolerance to lactose", "finding", "finding"),
+        ("Normal pregnancy", "finding", "finding"),
+        ("Pregnancy", "finding", "finding"),
+        ("Currently pregnant", "finding", "finding"),
+        ("Screening for malignant neoplasm of cervix", "procedure", "procedure"),
+        ("Encounter for check up", "procedure", "procedure"),
+        # Words that only look alike are left to the default.
+        ("Tubal pregnancy", None, "disease"),
+        ("Pregnancy induced hypertension", None, "disease"),
+        ("Hypertension", None, "disease"),
+    ],
+)
+def test_the_words_of_an_untagged_description_imply_its_tag(
+    description: str, tag: str | None, kind: str
+) -> None:
+    assert snomed_tag(description) == tag
+    assert kind_of_snomed(description) == kind
+
+
+def test_a_description_tag_wins_over_the_code_and_the_words() -> None:
+    assert kind_of_snomed("Suspected COVID-19 (disorder)", code="840544004") == "disease"
+    assert snomed_tag("History of appendectomy (disorder)", code="428251008") == "disorder"
+    # The code's tag wins over the words.
+    assert snomed_tag("Suspected COVID-19", code="840539006") == "disorder"
+
+
+def test_a_code_of_another_system_is_not_looked_up() -> None:
+    descriptions = pd.Series(["Normal pregnancy", "Suspected COVID-19", "Prediabetes"])
+    codes = pd.Series([pd.NA, pd.NA, pd.NA], dtype="string")
+    # ICD-10 R73.03 is not SNOMED CT 15777000: only words can tell.
+    assert kinds_of_snomed(descriptions, codes=codes).tolist() == ["finding", "finding", "disease"]
+    assert semantic_tags(descriptions, codes=codes).isna().all()
+
+
+def test_kinds_of_a_column_with_codes_are_those_of_each_pair() -> None:
+    descriptions = pd.Series(
+        ["Suspected COVID-19", "Hypertension", None, "Suspected COVID-19", None, "Cough (finding)"]
+    )
+    codes = pd.Series(["840544004", "59621000", "72892002", "840544004", None, "49727002"])
+    expected = [
+        kind_of_snomed(d, code=c) if d is not None else "finding" if c else "disease"
+        for d, c in zip(descriptions, codes, strict=True)
+    ]
+    assert kinds_of_snomed(descriptions, codes=codes).tolist() == expected
+    assert semantic_tags(descriptions, codes=codes).tolist() == [
+        "situation",
+        "disorder",
+        "finding",
+        "situation",
+        pd.NA,
+        "finding",
+    ]
+
+
+def test_the_table_of_untagged_codes_is_well_formed() -> None:
+    assert all(re.fullmatch(r"[1-9]\d{5,17}", code) for code in SNOMED_TAGS)
+    assert set(SNOMED_TAGS.values()) <= set(_SEMANTIC_TAGS)
+    for pattern, tag in UNTAGGED_PATTERNS:
+        re.compile(pattern)
+        assert tag in _SEMANTIC_TAGS
+
+
+_EXPORTS = ("synthea_csv_543_partial", "synthea_csv_111_unmc", "synthea_csv_59_ca/csv")
+
+
+@pytest.mark.shared_data
+def test_every_untagged_synthea_condition_is_in_the_table(shared_data: Path) -> None:
+    """Each code the real exports write without a tag has SNOMED CT's tag in the table,
+    and where another description of the code carries a tag, it is that one."""
+    conditions = pd.concat(
+        [pd.read_csv(shared_data / name / "conditions.csv", dtype=str) for name in _EXPORTS]
+    )
+    tags = conditions["DESCRIPTION"].map(semantic_tag)
+    untagged = set(conditions.loc[tags.isna(), "CODE"])
+    assert len(untagged) > 80
+    assert untagged <= set(SNOMED_TAGS), sorted(untagged - set(SNOMED_TAGS))
+    written = conditions.assign(tag=tags).dropna(subset=["tag"])
+    written = written[written["CODE"].isin(list(SNOMED_TAGS))]
+    assert len(written) > 10
+    for code, tag in zip(written["CODE"], written["tag"], strict=True):
+        assert SNOMED_TAGS[code] == tag, code
 
 
 SOCIAL_EXAMPLES = [
