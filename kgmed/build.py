@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KEEP_MODES",
+    "MIN_STRATUM",
     "MIN_WEIGHT",
     "RELATION_MODES",
     "build",
@@ -48,11 +49,19 @@ KEEP_MODES: tuple[str, ...] = ("significant", "all")
 
 #: The smallest direct weight a relation must have to be material: the
 #: probability that the disease alone brings the symptom or treatment.
-#: Chosen by measurement (``benchmarks/quality.py``): false relations that
-#: pass the significance test in large samples (diagnoses left unrecorded,
-#: severity that varies from patient to patient, miscoded symptoms) weigh
-#: under it, true ones above.
-MIN_WEIGHT: float = 0.05
+#: Chosen by measurement (``benchmarks/quality.py``, 30,000 generated
+#: patients per setting): false relations that pass the significance test in
+#: large samples (diagnoses left unrecorded with comorbid ones, severity that
+#: varies from patient to patient, miscoded symptoms) weighed up to 0.079,
+#: the weakest true ones 0.12; on the real Synthea exports any floor from
+#: 0.05 to 0.10 keeps the same treatments.
+MIN_WEIGHT: float = 0.08
+
+#: Neighbouring age bands are merged until each stratum of age and sex holds,
+#: on average, at least this many patients (``kgmed.mining.strata``'s
+#: ``min_stratum``): decades of age for tens of thousands of patients, broader
+#: bands for a few hundred, so that adjusting never hides what the records show.
+MIN_STRATUM: int = 30
 
 
 def build(
@@ -319,13 +328,25 @@ def _build(
             )
         if adjust_for and records.patients is not None:
             adjusted = adjust_for
-            groups = strata(matrix, records.patients, by=adjust_for, age_bands=age_bands)
+            groups = strata(
+                matrix,
+                records.patients,
+                by=adjust_for,
+                age_bands=age_bands,
+                min_stratum=MIN_STRATUM,
+            )
             rules = adjust_rules(rules, matrix, groups)
             if per_patient is not None:
                 patient_strata = (
                     groups
                     if per_patient is matrix
-                    else strata(per_patient, records.patients, by=adjust_for, age_bands=age_bands)
+                    else strata(
+                        per_patient,
+                        records.patients,
+                        by=adjust_for,
+                        age_bands=age_bands,
+                        min_stratum=MIN_STRATUM,
+                    )
                 )
     params = {
         "min_support": float(min_support),

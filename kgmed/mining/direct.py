@@ -56,6 +56,10 @@ DIRECT_COLUMNS: tuple[str, ...] = (
 
 _FLOOR = 1e-9  # smallest theta for the leak, so that log(1 - exp(-z)) stays finite
 _PSEUDO = 0.5  # pseudo-observations per row and outcome; see _fit_noisy_or
+# Pseudo-patients per stratum at the target's rate without its causes: the
+# strata's leaks shrink towards their common value, strongly where a stratum
+# holds a handful of patients and not at all where it holds thousands.
+_STRATUM_PRIOR = 2.0
 _CEILING = 700.0  # largest z, so that exp(z) stays finite (w = 1 - exp(-700) is 1)
 _REFIT_ABOVE = 1.0  # Wald z above which a weight's p-value comes from a likelihood-ratio refit
 
@@ -431,17 +435,26 @@ def _fit_noisy_or(
     if shares is None:
         shares = np.full(n_base, 1.0 / n_base)
     # One pseudo-patient per parameter, half present and half absent: per
-    # stratum with none of the causes, and per cause with that cause alone in
-    # the average stratum. A weak prior that keeps the estimate finite where a
-    # disease always brings its symptom or a symptom never leaks, as in
+    # cause with that cause alone in the average stratum, and (without
+    # strata) for the leak. A weak prior that keeps the estimate finite where
+    # a disease always brings its symptom or a symptom never leaks, as in
     # curated tables, and is negligible otherwise.
     pseudo = np.zeros((n_base + n_causes, n_base + n_causes))
     pseudo[:n_base, :n_base] = np.eye(n_base)
     pseudo[n_base:, :n_base] = shares
     pseudo[n_base:, n_base:] = np.eye(n_causes)
+    ones, zeros = np.full(len(pseudo), _PSEUDO), np.full(len(pseudo), _PSEUDO)
+    if n_base > 1:
+        # Each stratum's leak is drawn towards the rate of the patients with
+        # none of the causes, by _STRATUM_PRIOR pseudo-patients: a small
+        # stratum cannot explain a cause away on the strength of a few rows.
+        alone = design[:, n_base:].sum(axis=1) == 0
+        rate = (n1[alone].sum() + _PSEUDO) / (n1[alone].sum() + n0[alone].sum() + 2 * _PSEUDO)
+        ones[:n_base] = _STRATUM_PRIOR * rate
+        zeros[:n_base] = _STRATUM_PRIOR * (1.0 - rate)
     full = np.vstack([design, pseudo])
-    n1 = np.concatenate([n1, np.full(len(pseudo), _PSEUDO)])
-    n0 = np.concatenate([n0, np.full(len(pseudo), _PSEUDO)])
+    n1 = np.concatenate([n1, ones])
+    n0 = np.concatenate([n0, zeros])
     lower = np.zeros(full.shape[1])
     lower[:n_base] = _FLOOR
 

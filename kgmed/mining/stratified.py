@@ -92,6 +92,7 @@ def strata(
     *,
     by: Sequence[str] = ("age", "sex"),
     age_bands: Sequence[float] = AGE_BANDS,
+    min_stratum: int = 0,
 ) -> Strata:
     """Stratify the rows of a matrix by the age band, sex and covariates of their patients.
 
@@ -109,6 +110,12 @@ def strata(
         a numeric column of more than ten values is cut into quintiles.
     age_bands : sequence of float, default :data:`AGE_BANDS`
         Where each age band starts, increasing.
+    min_stratum : int, default 0
+        Merge neighbouring age bands until each holds, on average over the
+        other levels, at least this many rows: with few patients, decades
+        of age leave strata of a handful, which can hide any relation;
+        broader bands keep the comparison among patients alike and its
+        power. 0 keeps ``age_bands`` as given.
 
     Returns
     -------
@@ -146,12 +153,17 @@ def strata(
     else:
         owners = pd.Index(transactions.baskets.get_level_values(0))
     table = patients.reindex(owners.astype(object))
-    levels = [
-        _age_levels(table[name], age_bands)
-        if name == "age"
-        else _levels(table[name], name, numeric=name != "sex")
-        for name in names
-    ]
+    found = {
+        name: _levels(table[name], name, numeric=name != "sex") for name in names if name != "age"
+    }
+    if "age" in names:
+        cuts = _check_bands(age_bands)
+        if min_stratum > 0:
+            # The rows an age band holds are shared among the other levels' values.
+            n_other = int(np.prod([len(np.unique(level.codes)) for level in found.values()]))
+            cuts = _merge_bands(table["age"], cuts, min_stratum * n_other)
+        found["age"] = _age_levels(table["age"], cuts)
+    levels = [found[name] for name in names]
     codes = np.zeros(len(table), dtype=np.int64)
     for level in levels:
         codes = codes * len(level.categories) + level.codes.astype(np.int64)
@@ -166,10 +178,42 @@ def strata(
     return Strata(codes=codes.ravel().astype(np.int64), labels=tuple(labels), by=tuple(names))
 
 
-def _age_levels(age: pd.Series, bands: Sequence[float]) -> pd.Categorical:
+def _check_bands(bands: Sequence[float]) -> list[float]:
     cuts = [float(b) for b in bands]
     if any(b <= a for a, b in itertools.pairwise(cuts)) or not cuts:
         raise ParameterError(f"age_bands must be increasing ages, got {list(bands)}")
+    return cuts
+
+
+def _merge_bands(age: pd.Series, cuts: list[float], least: int) -> list[float]:
+    """Drop cuts between age bands, the smallest band first, until each holds ``least`` rows."""
+    years = pd.to_numeric(age, errors="coerce").to_numpy(dtype=float)
+    years = years[~np.isnan(years)]
+    cuts = list(cuts)
+    while cuts:
+        counts = np.bincount(
+            np.searchsorted(np.asarray(cuts), years, side="right"), minlength=len(cuts) + 1
+        )
+        smallest = int(np.argmin(counts))
+        if counts[smallest] >= least:
+            break
+        # Join the band to its smaller neighbour: drop the cut between them.
+        if smallest == 0:
+            drop = 0
+        elif smallest == len(cuts):
+            drop = len(cuts) - 1
+        else:
+            drop = smallest - 1 if counts[smallest - 1] <= counts[smallest + 1] else smallest
+        del cuts[drop]
+    return cuts
+
+
+def _age_levels(age: pd.Series, cuts: list[float]) -> pd.Categorical:
+    if not cuts:
+        years = pd.to_numeric(age, errors="coerce").to_numpy(dtype=float)
+        names = ["age known", "age unknown"]
+        band = np.where(np.isnan(years), 1, 0)
+        return pd.Categorical(np.asarray(names, dtype=object)[band], categories=names)
     names = [f"age under {cuts[0]:g}"]
     names += [f"age {a:g}-{b - 1:g}" for a, b in itertools.pairwise(cuts)]
     names += [f"age {cuts[-1]:g} and over", "age unknown"]

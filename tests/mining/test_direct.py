@@ -167,8 +167,14 @@ def test_the_fit_is_the_optimum(
     pseudo[n_base:, :n_base] = shares
     pseudo[n_base:, n_base:] = np.eye(k)
     full = np.vstack([design, pseudo])
-    ones = np.concatenate([n1, np.full(n_base + k, 0.5)])
-    zeros = np.concatenate([n0, np.full(n_base + k, 0.5)])
+    prior_ones, prior_zeros = np.full(n_base + k, 0.5), np.full(n_base + k, 0.5)
+    if n_base > 1:  # the strata's leaks shrink towards the rate without causes
+        alone = design[:, n_base:].sum(axis=1) == 0
+        rate = (n1[alone].sum() + 0.5) / (n1[alone].sum() + n0[alone].sum() + 1.0)
+        prior_ones[:n_base] = direct._STRATUM_PRIOR * rate
+        prior_zeros[:n_base] = direct._STRATUM_PRIOR * (1 - rate)
+    ones = np.concatenate([n1, prior_ones])
+    zeros = np.concatenate([n0, prior_zeros])
     z = full @ theta
     gradient = full.T @ (zeros - ones / np.expm1(z))
     free = theta > 1e-8
