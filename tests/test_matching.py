@@ -177,6 +177,7 @@ def test_antonyms_never_match_in_a_link(side) -> None:
     for suggestions in result.unmatched["suggestions"]:
         assert not {s.casefold() for s in suggestions} & {label for label, _ in pairs}
     assert result.diagnoses.empty
+    assert result.explain().startswith("No term was recognised")
 
 
 def test_antonyms_never_match_in_the_link_command(side, tmp_path, capsys) -> None:
@@ -186,6 +187,7 @@ def test_antonyms_never_match_in_the_link_command(side, tmp_path, capsys) -> Non
     status = main(["link", str(path), *[term for _, term in pairs]])
     out = capsys.readouterr().out
     assert status == 0
+    assert out.startswith("No term was recognised")
     for label, term in pairs:
         assert f"Not found: {term!r}" in out
         assert label not in out
@@ -309,3 +311,4 @@ def test_lay_words_on_a_graph_of_real_synthea_records(shared_data: Path) -> None
     how = result.matched.set_index("term")["how"].to_dict()
     assert how == {"trouble breathing": "synonym", "fevr": "fuzzy"}
     assert result.unmatched["term"].tolist() == ["hypoglycemia"]
+    assert "Dyspnea (for 'trouble breathing')" in result.explain()
