@@ -124,7 +124,7 @@ def _numbers(key: str) -> str:
 
 
 def fold(values: pd.Series) -> pd.Series:
-    """Texts as look-up keys: cleaned (see :func:`kgmed.records.clean_text`) and case-folded.
+    """Texts as look-up keys: cleaned as readers clean labels, and case-folded.
 
     Parameters
     ----------
@@ -189,7 +189,7 @@ def similarity(term: str, label: str) -> float:
 
     rapidfuzz's normalised InDel similarity of the folded texts
     (``2 * matching characters / total length``, the ratio of
-    :class:`difflib.SequenceMatcher`), or 0 where the texts
+    ``difflib.SequenceMatcher``), or 0 where the texts
     :func:`contradicts` each other or, when either has at most
     :data:`SHORT_WORD` characters, differ by more than one edit.
 
