@@ -9,7 +9,6 @@ checked here once, so that :func:`kgmed.cohorts.find` and
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -29,6 +28,7 @@ from kgmed.errors import (
     MissingValueError,
     ParameterError,
 )
+from kgmed.matching import TermMatcher, closest
 from kgmed.records import Records
 from kgmed.records._normalize import clean_text
 from kgmed.schema import KINDS
@@ -307,7 +307,7 @@ def _from_measurements(
         ].unique()
         if len(hit) != 1:
             labels = sorted(set(catalogue["label"].dropna()))
-            close = difflib.get_close_matches(text, labels, n=5, cutoff=0.5)
+            close = closest(text, labels, n=5, cutoff=0.5)
             what = "names several measurements" if len(hit) > 1 else "names no measurement"
             raise ConceptNotFound(
                 f"{where}: {name!r} {what} of these records; closest: {close}. Name one by "
@@ -345,14 +345,12 @@ def resolve_term(concepts: pd.DataFrame, term: object, *, where: str, loose: boo
     codes = ids.str.split(":", n=1).str[-1]
     keys = fold(concepts["label"]).reset_index(drop=True)
     key = fold(pd.Series([text])).iloc[0]
-    for mask in (
-        (ids == text).to_numpy(),
-        (ids.str.casefold() == text.casefold()).to_numpy(),
-        (keys == key).to_numpy(),
-        (codes == text).to_numpy(),
-    ):
-        if mask.sum() == 1:
-            return str(ids[mask].iloc[0])
+    table = pd.DataFrame(
+        {"id": ids.to_numpy(), "label": concepts["label"].to_numpy(), "code": codes.to_numpy()}
+    )
+    found = TermMatcher(table).find(text)
+    if len(found) == 1:
+        return found[0]
     if not loose:
         raise ConceptNotFound(f"{where}: no concept is exactly {term!r}", term=term)
     pattern = r"(?:^|[^\w])" + re.escape(key) + r"(?:$|[^\w])"
@@ -376,15 +374,15 @@ def resolve_term(concepts: pd.DataFrame, term: object, *, where: str, loose: boo
 
 def _closest(text: str, labels: list[str], n: int = 5) -> tuple[str, ...]:
     """Labels close to ``text`` as a whole, then labels with a word close to it."""
-    close = difflib.get_close_matches(text, labels, n=n, cutoff=0.6)
-    key = text.casefold()
-    for label in labels:
-        if len(close) >= n:
-            break
-        words = re.findall(r"\w+", label.casefold())
-        if label not in close and difflib.get_close_matches(key, words, n=1, cutoff=0.8):
-            close.append(label)
-    return tuple(close)
+    close = closest(text, labels, n=n, cutoff=0.6)
+    if len(close) < n:
+        words: dict[str, list[str]] = {}
+        for label in labels:
+            for word in re.findall(r"\w+", label.casefold()):
+                words.setdefault(word, []).append(label)
+        for word in closest(text, list(words), n=len(words), cutoff=0.8):
+            close += [label for label in words[word] if label not in close]
+    return tuple(close[:n])
 
 
 def floor_count(value: float, floor: int) -> float:

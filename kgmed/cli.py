@@ -917,8 +917,13 @@ def link(
     """Link one patient's findings to the knowledge and explain it.
 
     Prints the candidate diagnoses with the evidence for and against each,
-    the treatments recorded with them and what to ask next. Misspelt terms
-    are matched to the closest label; quote a term of several words.
+    the treatments recorded with them and what to ask next. A patient's own
+    words are matched through the exact synonyms of the Human Phenotype
+    Ontology ("trouble breathing" is dyspnea) and misspelt terms to the
+    closest label, and both say so; a misspelling is never read as its
+    medical opposite ("hypotension" is not hypertension). When no term is
+    recognised it says so and names no diagnosis. Quote a term of several
+    words.
     """
     kg = _load(graph)
     patient: dict[str, list[str]] = {"present": list(terms)}

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 import functools
 import gzip
 import json
 import math
 import os
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,7 @@ import networkx as nx
 import pandas as pd
 
 from kgmed import linking, query, reasoning
-from kgmed._validation import check_columns
+from kgmed._validation import check_columns, check_fraction
 from kgmed.errors import (
     ConceptKindError,
     ConceptNotFound,
@@ -25,6 +23,7 @@ from kgmed.errors import (
     MissingValueError,
     ParameterError,
 )
+from kgmed.matching import TermMatcher
 from kgmed.mining.rules import RULE_COLUMNS
 from kgmed.records._normalize import clean_text
 from kgmed.schema import NODE_KINDS, RELATION_ALIASES, RELATIONS, concept_id_for
@@ -134,7 +133,8 @@ class KnowledgeGraph:
             rules if rules is not None else pd.DataFrame(columns=list(RULE_COLUMNS))
         )
         self.params: dict[str, Any] = dict(params or {})
-        self._index: _TermIndex | None = None
+        self._index: TermMatcher | None = None
+        self._index_version: tuple[int, int] = (0, -1)
         self._cache: dict[Any, tuple[tuple[int, int, int], Any]] = {}
 
     # -- size and summary ---------------------------------------------------
@@ -143,13 +143,7 @@ class KnowledgeGraph:
         return int(self.graph.number_of_nodes())
 
     def __contains__(self, term: object) -> bool:
-        if not isinstance(term, str):
-            return False
-        try:
-            self.resolve(term)
-        except (ConceptNotFound, ConceptKindError):
-            return False
-        return True
+        return isinstance(term, str) and len(self._matcher().find(term)) == 1
 
     def __repr__(self) -> str:
         kinds = pd.Series([k for _, k in self.graph.nodes(data="kind")], dtype=object)
@@ -330,9 +324,15 @@ class KnowledgeGraph:
         Raises
         ------
         ConceptNotFound
-            If no concept matches; the message lists the closest labels.
+            If no concept matches; the message lists the closest labels
+            (and the concepts a synonym of the term names), never one
+            across a medical antonym (:data:`kgmed.matching.ANTONYMS`).
         ConceptKindError
             If the concept is not of ``kind``.
+
+        See Also
+        --------
+        match : Also synonyms and misspellings, saying how the term matched.
 
         Examples
         --------
@@ -344,10 +344,12 @@ class KnowledgeGraph:
         Traceback (most recent call last):
         ...
         kgmed.errors.ConceptNotFound: no concept 'infuenza' in the graph; closest labels: ['influenza'...]
+        >>> kg.resolve("hypotension")
+        Traceback (most recent call last):
+        ...
+        kgmed.errors.ConceptNotFound: no concept 'hypotension' in the graph; no label is close
         """
-        if self._index is None or self._index.stale(self.graph):
-            self._index = _TermIndex(self.graph)
-        return self._index.resolve(term, kind=kind, graph=self.graph)
+        return self._matcher().resolve(term, kind=kind)
 
     def match(
         self,
@@ -358,18 +360,30 @@ class KnowledgeGraph:
     ) -> tuple[str, str, float] | None:
         """The concept a term names, how it matched, and how well; None if none.
 
+        Tried in turn: the id or a source id, the label, the code, a
+        synonym, and last a fuzzy match of the spelling
+        (:class:`kgmed.matching.TermMatcher`).
+
         Parameters
         ----------
         term : str
-            An id, a source id kept in ``xrefs``, a code, or a label.
+            An id, a source id kept in ``xrefs``, a code, a label or a
+            synonym.
+        fuzzy : float, default 0.85
+            Smallest similarity (0 to 1: rapidfuzz's normalised InDel
+            similarity, the ratio difflib computes) at which a misspelt
+            label or synonym still names the one concept closest to it; 1
+            turns fuzzy matching off. A fuzzy match never crosses a medical
+            antonym (:data:`kgmed.matching.ANTONYMS`: hypo/hyper,
+            brady/tachy, gain/loss...), and a term or label of at most six
+            characters matches only within one edit.
         synonyms : mapping of str to str, optional
             Words the graph does not know and the terms they stand for
-            (``{"pyrexia": "fever"}``), compared in any case and spacing; a
-            term found here matches as ``"synonym"``.
-        fuzzy : float, default 0.85
-            Smallest similarity (difflib's ratio, 0 to 1) at which a
-            misspelt label still names the one concept closest to it; 1
-            turns fuzzy matching off.
+            (``{"pyrexia": "fever"}``), compared in any case and spacing.
+            They win over the exact synonyms of the Human Phenotype Ontology
+            (read on the first term that misses exact matching), which reach
+            a concept by its HP code, else by its label. A term found either
+            way matches as ``"synonym"``.
 
         Returns
         -------
@@ -379,35 +393,55 @@ class KnowledgeGraph:
             but for fuzzy matches); None when the term names no concept, or
             names several.
 
+        Raises
+        ------
+        ParameterError
+            If ``fuzzy`` is not between 0 and 1.
+
+        See Also
+        --------
+        resolve : The concept a term names exactly, or an error.
+
         Examples
         --------
         >>> import kgmed
         >>> kg = kgmed.build(kgmed.datasets.synthetic(2000, random_state=0))
-        >>> kg.match("Dry  Cough"), kg.match("coughh")
-        (None, ('HP:0012735', 'fuzzy', 0.909))
+        >>> kg.match("coughh"), kg.match("Dry  Cough")
+        (('HP:0012735', 'fuzzy', 0.909), None)
         >>> kg.match("J11.1"), kg.match("influenza")
         (('ICD10CM:J11.1', 'code', 1.0), ('ICD10CM:J11.1', 'label', 1.0))
+        >>> kg.match("Trouble breathing"), kg.match("extreme thirst")
+        (('HP:0002094', 'synonym', 1.0), ('HP:0001959', 'synonym', 1.0))
         >>> kg.match("Pyrexia", synonyms={"pyrexia": "fever"})
         ('HP:0001945', 'synonym', 1.0)
+        >>> kg.match("hypotension"), kg.match("hyperthyroidism")  # never hyper-, hypo-
+        (None, None)
         """
-        if self._index is None or self._index.stale(self.graph):
-            self._index = _TermIndex(self.graph)
-        exact = self._index.match(str(term), graph=self.graph, fuzzy=1.0)
-        if exact is not None:
-            return exact
-        if synonyms:
-            table = {_fold(k): v for k, v in synonyms.items()}
-            target = table.get(_fold(str(term)))
-            if target is not None:
-                found = self._index.match(str(target), graph=self.graph, fuzzy=1.0)
-                if found is not None:
-                    return found[0], "synonym", 1.0
-        return self._index.match(str(term), graph=self.graph, fuzzy=fuzzy)
+        fuzzy = check_fraction("fuzzy", fuzzy)
+        return self._matcher().match(str(term), fuzzy=fuzzy, synonyms=synonyms)
 
     def _suggest(self, term: str) -> tuple[str, ...]:
-        if self._index is None or self._index.stale(self.graph):
-            self._index = _TermIndex(self.graph)
-        return self._index.suggest(term)
+        return self._matcher().suggest(term)
+
+    def _matcher(self) -> TermMatcher:
+        """The term matcher of this graph, made again when the graph has changed."""
+        version = (id(self.graph), self.graph.number_of_nodes())
+        if self._index is None or self._index_version != version:
+            rows = [
+                {
+                    "id": node,
+                    "label": attrs.get("label") or node,
+                    "kind": attrs.get("kind"),
+                    "system": attrs.get("system"),
+                    "code": attrs.get("code"),
+                    "xrefs": attrs.get("xrefs"),
+                }
+                for node, attrs in self.graph.nodes(data=True)
+            ]
+            columns = ["id", "label", "kind", "system", "code", "xrefs"]
+            self._index = TermMatcher(pd.DataFrame(rows, columns=columns))
+            self._index_version = version
+        return self._index
 
     # -- derived views, cached while the graph is unchanged -----------------
 
@@ -677,12 +711,10 @@ class KnowledgeGraph:
     ) -> str | None:
         # "*" (associated_with) accepts a concept of any kind.
         wanted = None if kind == "*" else kind
-        if self._index is None or self._index.stale(self.graph):
-            self._index = _TermIndex(self.graph)
-        if self._index.find(term, kind=wanted, graph=self.graph):
+        if self._matcher().find(term, kind=wanted):
             return self.resolve(term, kind=wanted)
         if align and label is not None:
-            same = self._index.find(label, kind=wanted, graph=self.graph)
+            same = self._matcher().find(label, kind=wanted)
             if wanted is not None:
                 same = [c for c in same if self.graph.nodes[c].get("kind") == wanted]
             if len(same) == 1:
@@ -716,7 +748,8 @@ class KnowledgeGraph:
             undo.nodes.append(node)
             counts["new_concepts"] += 1
             if self._index is not None:
-                self._index.add(self.graph, node)
+                self._index.add(node, label=str(self.graph.nodes[node]["label"]), kind=wanted)
+                self._index_version = (id(self.graph), self.graph.number_of_nodes())
         return _check_kind(term, node, wanted, self.graph)
 
     def _add_xref(self, node: str, term: str, undo: _Undo) -> None:
@@ -731,7 +764,7 @@ class KnowledgeGraph:
         undo.xrefs.append((node, attrs.get("xrefs")))
         attrs["xrefs"] = sorted([*xrefs, xref])
         if self._index is not None:
-            self._index.by_id[xref.casefold()] = node
+            self._index.add_xref(xref, node)
 
     # -- cohorts ---------------------------------------------------------------
 
@@ -1026,139 +1059,11 @@ def load(path: str | os.PathLike[str]) -> KnowledgeGraph:
 # -- helpers ---------------------------------------------------------------------
 
 
-class _TermIndex:
-    """Look-up tables from ids, codes and folded labels to concept ids."""
-
-    def __init__(self, graph: nx.MultiDiGraph[str]) -> None:
-        self.n_nodes = graph.number_of_nodes()
-        self.graph_id = id(graph)
-        self.by_key: dict[str, list[str]] = {}
-        self.by_code: dict[str, list[str]] = {}
-        self.by_id = {str(n).casefold(): n for n in graph.nodes}
-        self.labels: dict[str, str] = {}
-        ids = list(graph.nodes)
-        labels = [graph.nodes[n].get("label") or n for n in ids]
-        keys = _fold_many(labels)
-        for node, key, label in zip(ids, keys, labels, strict=True):
-            self.by_key.setdefault(key, []).append(node)
-            self.labels.setdefault(key, str(label))
-            untagged = _SEMANTIC_TAG.sub("", key)
-            if untagged != key:
-                # "Hypertension (disorder)" is also found as "hypertension".
-                self.by_key.setdefault(untagged, []).append(node)
-            code = graph.nodes[node].get("code")
-            if code:
-                self.by_code.setdefault(str(code).casefold(), []).append(node)
-            for xref in graph.nodes[node].get("xrefs") or ():
-                self.by_id.setdefault(str(xref).casefold(), node)
-
-    def add(self, graph: nx.MultiDiGraph[str], node: str) -> None:
-        """Index one node just added to ``graph``."""
-        attrs = graph.nodes[node]
-        label = attrs.get("label") or node
-        key = _fold(str(label))
-        self.by_key.setdefault(key, []).append(node)
-        self.labels.setdefault(key, str(label))
-        self.by_id[str(node).casefold()] = node
-        if attrs.get("code"):
-            self.by_code.setdefault(str(attrs["code"]).casefold(), []).append(node)
-        self.n_nodes = graph.number_of_nodes()
-
-    def stale(self, graph: nx.MultiDiGraph[str]) -> bool:
-        return id(graph) != self.graph_id or graph.number_of_nodes() != self.n_nodes
-
-    def find(self, term: str, *, kind: str | None, graph: nx.MultiDiGraph[str]) -> list[str]:
-        """The concepts a term may name, narrowed to ``kind`` where that settles it."""
-        if term in graph:
-            return [term]
-        text = term.strip()
-        if text in graph:
-            return [text]
-        if text.casefold() in self.by_id:
-            return [self.by_id[text.casefold()]]
-        key = _fold(text)
-        candidates = self.by_key.get(key) or self.by_code.get(text.casefold()) or []
-        if not candidates and key.startswith("local:"):
-            candidates = self.by_key.get(key[len("local:") :], [])
-        if len(candidates) > 1 and kind is not None:
-            of_kind = [c for c in candidates if graph.nodes[c].get("kind") == kind]
-            candidates = of_kind or candidates
-        return list(candidates)
-
-    def match(
-        self, term: str, *, graph: nx.MultiDiGraph[str], fuzzy: float
-    ) -> tuple[str, str, float] | None:
-        """The one concept a term names, how (id, xref, code, label, fuzzy) and how well."""
-        text = term.strip()
-        if text in graph or text.casefold() in self.by_id:
-            node = text if text in graph else self.by_id[text.casefold()]
-            how = "id" if node.casefold() == text.casefold() else "xref"
-            return node, how, 1.0
-        key = _fold(text)
-        by_label = self.by_key.get(key) or []
-        if len(by_label) == 1:
-            return by_label[0], "label", 1.0
-        by_code = self.by_code.get(text.casefold()) or []
-        if not by_label and len(by_code) == 1:
-            return by_code[0], "code", 1.0
-        if by_label or by_code or fuzzy >= 1.0:
-            return None
-        close = difflib.get_close_matches(key, list(self.by_key), n=1, cutoff=fuzzy)
-        if close and len(self.by_key[close[0]]) == 1:
-            score = difflib.SequenceMatcher(None, key, close[0]).ratio()
-            return self.by_key[close[0]][0], "fuzzy", round(score, 3)
-        return None
-
-    def suggest(self, term: str, n: int = 5) -> tuple[str, ...]:
-        """The labels closest to a term."""
-        key = _fold(term)
-        return tuple(
-            self.labels[k]
-            for k in difflib.get_close_matches(key, list(self.labels), n=n, cutoff=0.6)
-        )
-
-    def resolve(self, term: str, *, kind: str | None, graph: nx.MultiDiGraph[str]) -> str:
-        if not isinstance(term, str):
-            raise ConceptNotFound(
-                f"a concept is named by a string, got {type(term).__name__} {term!r}",
-                term=str(term),
-            )
-        candidates = self.find(term, kind=kind, graph=graph)
-        if len(candidates) == 1:
-            return _check_kind(term, candidates[0], kind, graph)
-        if len(candidates) > 1:
-            raise ConceptNotFound(
-                f"{term!r} names {len(candidates)} concepts: {sorted(candidates)}; "
-                f"pass a concept id",
-                term=term,
-                suggestions=tuple(sorted(candidates)),
-            )
-        key = _fold(term)
-        close = tuple(
-            self.labels[k]
-            for k in difflib.get_close_matches(key, list(self.labels), n=5, cutoff=0.6)
-        )
-        hint = f"; closest labels: {list(close)}" if close else "; no label is close"
-        raise ConceptNotFound(
-            f"no concept {term!r} in the graph{hint}", term=term, suggestions=close
-        )
-
-
-def _fold_many(texts: Iterable[str]) -> list[str]:
-    cleaned = clean_text(pd.Series(list(texts), dtype="object")).fillna("")
-    return [str(t).casefold() for t in cleaned]
-
-
 @functools.lru_cache(maxsize=8192)
 def _clean(text: str) -> str:
     """:func:`clean_text` of one string; cached, as a merge looks up the same terms often."""
     cleaned = clean_text(pd.Series([text], dtype="object")).iloc[0]
     return "" if pd.isna(cleaned) else str(cleaned)
-
-
-def _fold(text: str) -> str:
-    """The look-up key of one term, as :func:`_fold_many` gives it."""
-    return _clean(text).casefold()
 
 
 def _check_kind(term: str, node: str, kind: str | None, graph: nx.MultiDiGraph[str]) -> str:
@@ -1226,9 +1131,6 @@ class _Undo:
         for u, v, key in reversed(self.edges):
             graph.remove_edge(u, v, key=key)
         graph.remove_nodes_from(self.nodes)
-
-
-_SEMANTIC_TAG = re.compile(r"\s*\([a-z][a-z /-]*\)$")
 
 
 def _looks_like_id(text: str) -> bool:

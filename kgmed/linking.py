@@ -19,8 +19,15 @@ model the weights come from: every combination of them, with the leaks of
 the symptoms, so that one disease explains a symptom away from another;
 their score is that exact posterior. On the generator's records this comes
 within a point of the Bayes-optimal ranking (``benchmarks/RESULTS.md``).
-The next questions are the symptoms whose answer is expected to tell the
-leading candidates apart best (expected information gain).
+Only diseases that a finding present is related to in the graph are
+candidates: a disease with no evidence for it is never listed, however
+common. The next questions are the symptoms whose answer is expected to
+tell the leading candidates apart best (expected information gain); a
+single candidate is told apart from "none of them".
+
+Terms are matched by :mod:`kgmed.matching`: by id, code or label, then by
+synonym (the user's, then the Human Phenotype Ontology's), then by a fuzzy
+match that never crosses a medical antonym.
 """
 
 from __future__ import annotations
@@ -63,12 +70,15 @@ class _Model:
     present: npt.NDArray[np.float64]  # log P(s|d)/P(s|not d), diseases x evidence
     absent: npt.NDArray[np.float64]  # log P(not s|d)/P(not s|not d)
     p_given: npt.NDArray[np.float64]  # P(s | d), NaN where no edge
+    p_without: npt.NDArray[np.float64]  # P(s | not d), NaN where no edge
     edge: npt.NDArray[np.bool_]
     base: npt.NDArray[np.float64]  # P(s) over all patients
     prevalence: npt.NDArray[np.float64]
     # Noisy-OR parts, for graphs with direct weights: log(1 - w), log(1 - leak).
     log_keep: npt.NDArray[np.float64] | None = None
     log_no_leak: npt.NDArray[np.float64] | None = None
+    # Each symptom's leak, its rate with none of the diseases (NaN if unknown).
+    leak: npt.NDArray[np.float64] | None = None
 
 
 def _model(kg: KnowledgeGraph) -> _Model:
@@ -131,11 +141,13 @@ def _model(kg: KnowledgeGraph) -> _Model:
         present=present,
         absent=absent,
         p_given=p_given,
+        p_without=p_not,
         edge=edge,
         base=np.clip(np.nan_to_num(base, nan=_EPS), _EPS, 1 - _EPS),
         prevalence=prevalence,
         log_keep=log_keep,
         log_no_leak=log_no_leak,
+        leak=leaks,
     )
     kg._cache_put(("link",), model)
     return model
@@ -158,10 +170,13 @@ class PatientLink:
         ``term`` and ``suggestions`` (closest labels) for terms that named no
         concept.
     diagnoses : pandas.DataFrame
-        Candidate diseases, most probable first: ``id``, ``label``,
-        ``score`` (posterior probability), ``prior``, ``n_patients``,
-        ``supporting`` and ``against`` (the evidence for and against, as
-        lists of ``(label, log likelihood ratio)``, strongest first).
+        Candidate diseases, most probable first: those a symptom or finding
+        present is related to in the graph (a disease with no evidence for
+        it is never listed; empty when no such term was recognised).
+        Columns ``id``, ``label``, ``score`` (posterior probability),
+        ``prior``, ``n_patients``, ``supporting`` and ``against`` (the
+        evidence for and against, as lists of ``(label, log likelihood
+        ratio)``, strongest first).
     treatments : pandas.DataFrame
         Treatments recorded with the leading diagnoses the evidence speaks
         for (some evidence supports them, and their score is above their
@@ -169,7 +184,8 @@ class PatientLink:
         ``id``, ``label``, ``p_treatment_given_disease``, ``n_patients``,
         ``direct`` and ``source``; treatments the patient takes are left out.
     next_questions : pandas.DataFrame
-        Symptoms not yet asked about: ``id``, ``label``,
+        Symptoms not yet asked about whose answer best tells the leading
+        candidates apart (a single candidate from none): ``id``, ``label``,
         ``information_gain`` (bits expected from the answer), ``p_yes``
         (chance the answer is yes); most informative first.
     cohort : dict or None
@@ -211,12 +227,25 @@ class PatientLink:
         lines: list[str] = []
         if len(self.matched):
             lines.append("Matched: " + ", ".join(_matched_words(self.matched)) + ".")
+        elif len(self.unmatched):
+            lines.append("No term was recognised: none names a concept of the graph.")
+        else:
+            lines.append("No term was given.")
         for term, suggestions in self.unmatched.itertuples(index=False):
             hint = f" (did you mean {', '.join(suggestions)}?)" if suggestions else ""
             lines.append(f"Not found: {term!r}{hint}.")
         raised = self.diagnoses[_supported(self.diagnoses)] if len(self.diagnoses) else None
-        if self.diagnoses.empty:
+        present = self.matched.loc[
+            (self.matched["role"] == "present") & self.matched["kind"].isin(EVIDENCE_KINDS),
+            "label",
+        ]
+        if self.diagnoses.empty and present.empty:
             lines.append("No candidate diagnosis: no symptom or finding named a concept.")
+        elif self.diagnoses.empty:
+            lines.append(
+                "No candidate diagnosis: no disease of the graph is related to "
+                f"{', '.join(present.astype(str))}."
+            )
         elif raised is None or raised.empty:
             known = self.matched.loc[self.matched["role"] == "diagnosis", "label"].tolist()
             beyond = f" beyond {', '.join(known)}" if known else ""
@@ -335,7 +364,7 @@ def _matched_words(matched: pd.DataFrame) -> list[str]:
     words = []
     for row in matched.itertuples(index=False):
         text = str(row.label)
-        if row.how == "fuzzy":
+        if row.how in ("fuzzy", "synonym"):
             text = f"{row.label} (for {row.term!r})"
         if row.role == "absent":
             text = f"no {text}"
@@ -418,11 +447,17 @@ def link(
         Take every symptom not named as absent. By default True for record
         rows (a record lists what the patient has) and False for terms.
     fuzzy : float, default 0.85
-        Smallest similarity at which a misspelt term still matches; 1 turns
-        fuzzy matching off.
+        Smallest similarity (0 to 1) at which a misspelt term still
+        matches; 1 turns fuzzy matching off. A fuzzy match never crosses a
+        medical antonym (:data:`kgmed.matching.ANTONYMS`: "hypotension" is
+        never hypertension), a term or label of at most six characters
+        matches only within one edit, and ``matched`` reports every fuzzy
+        match as ``how="fuzzy"`` with its score.
     synonyms : mapping of str to str, optional
         Words of the patient's and the terms they stand for
-        (``{"pyrexia": "fever", "runny nose": "rhinorrhea"}``).
+        (``{"pyrexia": "fever", "runny nose": "rhinorrhea"}``); they win
+        over the exact synonyms of the Human Phenotype Ontology, which are
+        also read ("trouble breathing" is dyspnea).
     n_treatments, n_questions : int, default 5
         Treatments per leading diagnosis, and questions, returned.
     cohorts : kgmed.cohorts.Cohorts, optional
@@ -669,7 +704,11 @@ def _diagnoses(
     known_row = model.diseases.isin(list(known)).astype(float)
     scores, exact = _posterior(model, present, absent, known=known_row)
     ranked = _ranking(scores, exact)[0]
-    order = [i for i in ranked if model.diseases[i] not in known]
+    # A disease none of the findings present is related to has no evidence
+    # for it: however common, it is no candidate.
+    related = model.edge[:, present > 0].any(axis=1)
+    candidate = related & ~model.diseases.isin(list(known))
+    order = ranked[candidate[ranked]]
     rows = []
     for i in order[:top]:
         concept = model.diseases[i]
@@ -739,13 +778,26 @@ def _questions(
     """Unasked symptoms by expected information gain over the leading candidates."""
     columns = ["id", "label", "information_gain", "p_yes"]
     candidates = model.diseases.get_indexer(diagnoses["id"].head(5))
-    if len(candidates) < 2:
+    if len(candidates) == 0:
         return pd.DataFrame(columns=columns)
+    # The leading candidates; a single one is told apart from "none of them".
     weights = diagnoses["score"].head(5).to_numpy(dtype=float)
+    if len(weights) == 1:
+        weights = np.append(weights, 1.0 - weights)
     belief = weights / weights.sum()
-    # P(symptom | candidate): the edge's conditional, else the symptom's background.
-    p = model.p_given[candidates]
-    p = np.clip(np.where(np.isnan(p), model.base, p), _EPS, 1 - _EPS)
+    # P(symptom | none of them): its leak where the graph has one, else its
+    # rate without the candidate related to it that brings it least, else
+    # its rate over all patients. P(symptom | candidate): the edge's
+    # conditional; without an edge the candidate does not bring it: as none.
+    p_given = model.p_given[candidates]
+    without = np.where(np.isnan(model.p_without[candidates]), np.inf, model.p_without[candidates])
+    none = np.where(np.isinf(without).all(axis=0), model.base, without.min(axis=0))
+    if model.leak is not None:
+        none = np.where(np.isnan(model.leak), none, model.leak)
+    p = np.where(np.isnan(p_given), none, p_given)
+    if len(candidates) == 1:
+        p = np.vstack([p, none])
+    p = np.clip(p, _EPS, 1 - _EPS)
     p_yes = belief @ p
     after_yes = belief[:, None] * p / p_yes
     after_no = belief[:, None] * (1 - p) / (1 - p_yes)

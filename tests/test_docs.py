@@ -35,6 +35,7 @@ REFERENCED_MODULES = [
     "kgmed.mining.spark",
     "kgmed.query",
     "kgmed.reasoning",
+    "kgmed.matching",
     "kgmed.linking",
     "kgmed.cohorts",
     "kgmed.models",

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 import kgmed
-from kgmed.graph import EDGE_COLUMNS, NODE_COLUMNS, _fold, _fold_many
+from kgmed.graph import EDGE_COLUMNS, NODE_COLUMNS
+from kgmed.matching import _fold, fold
 from kgmed.records._normalize import clean_text
 
 
@@ -124,7 +125,7 @@ def test_one_term_folds_as_labels_fold(text):
     # Terms are looked up one by one, labels are indexed in bulk; both must
     # fold the same way as the records reader cleans labels.
     expected = clean_text(pd.Series([text], dtype="object")).fillna("").iloc[0].casefold()
-    assert _fold(text) == expected == _fold_many([text])[0]
+    assert _fold(text) == expected == fold(pd.Series([text], dtype="object")).iloc[0]
 
 
 def test_len_in_and_repr(kg, synthetic_records):

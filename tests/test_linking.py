@@ -170,14 +170,67 @@ def test_next_questions_separate_the_candidates(graph: kgmed.KnowledgeGraph) -> 
     assert questions["information_gain"].is_monotonic_decreasing
     assert (questions["information_gain"] > 0).all()
     assert not set(questions["label"]) & {"fever", "cough"}
-    # The best question's answer moves the leading candidates a long way.
+    # The best question's answer moves the leading candidates a long way,
+    # and far more than a symptom none of them brings.
+    leading = result.diagnoses["label"].head(5).tolist()
+
+    def moved(symptom: str) -> float:
+        yes = graph.link(["fever", "cough", symptom]).diagnoses.set_index("label")["score"]
+        no = graph.link({"present": ["fever", "cough"], "absent": [symptom]}).diagnoses
+        no = no.set_index("label")["score"]
+        return sum(abs(yes.get(d, 0.0) - no.get(d, 0.0)) for d in leading)
+
     first = questions.iloc[0]["label"]
-    leader = result.diagnoses["label"].iloc[0]
-    if_yes = graph.link(["fever", "cough", first]).diagnoses.set_index("label")["score"]
-    if_no = graph.link({"present": ["fever", "cough"], "absent": [first]}).diagnoses
-    assert if_yes[leader] - if_no.set_index("label")["score"][leader] > 0.3
+    assert moved(first) > 0.3
+    assert moved(first) > 3 * moved("polyuria")
     # A symptom that no leading candidate brings tells nothing.
     assert "polyuria" not in set(questions["label"])
+
+
+def test_nothing_recognised_is_said_plainly(graph: kgmed.KnowledgeGraph) -> None:
+    result = graph.link(["hyperkalemia", "zzzz", "feverish nonsense words"])
+    assert result.matched.empty
+    assert result.diagnoses.empty
+    assert result.treatments.empty
+    assert result.next_questions.empty
+    text = result.explain()
+    assert text.splitlines()[0] == "No term was recognised: none names a concept of the graph."
+    assert "Not found: 'zzzz'." in text
+    assert "No candidate diagnosis" in text
+
+
+def test_unmatched_terms_get_suggestions(graph: kgmed.KnowledgeGraph) -> None:
+    result = graph.link(["fever", "dry coug"])
+    assert result.unmatched.loc[0, "suggestions"][0] == "cough"
+    assert "Not found: 'dry coug' (did you mean cough" in result.explain()
+
+
+def test_no_diagnosis_without_evidence_for_it(graph: kgmed.KnowledgeGraph) -> None:
+    edges = graph.edges("has_symptom")
+    for terms in (["fever"], ["wheezing"], ["loss of smell"], ["polyuria", "fatigue"]):
+        result = graph.link(terms, top=50)
+        present = {graph.resolve(t) for t in terms}
+        related = set(edges.loc[edges["target"].isin(present), "source"])
+        assert len(result.diagnoses) > 0
+        assert set(result.diagnoses["id"]) == related
+    # A disease a quarter of all patients have is no candidate for loss of smell.
+    assert "hypertension" not in set(graph.link(["loss of smell"]).diagnoses["label"])
+
+
+def test_one_candidate_still_gets_questions_that_test_it(graph: kgmed.KnowledgeGraph) -> None:
+    result = graph.link(["loss of smell"])
+    assert result.diagnoses["label"].tolist() == ["covid-19"]
+    questions = result.next_questions
+    assert len(questions) > 0
+    assert questions["information_gain"].is_monotonic_decreasing
+    covid = graph.resolve("covid-19")
+    edges = graph.edges("has_symptom")
+    brought = set(edges.loc[edges["source"] == covid, "target"])
+    assert set(questions["id"]) <= brought
+    first = questions.iloc[0]["label"]
+    if_yes = graph.link(["loss of smell", first]).diagnoses.set_index("label")["score"]["covid-19"]
+    if_no = graph.link({"present": ["loss of smell"], "absent": [first]}).diagnoses
+    assert if_yes - if_no.set_index("label")["score"]["covid-19"] > 0.1
 
 
 def test_a_patients_rows_are_read_closed_world(
