@@ -258,9 +258,7 @@ def test_query_graph_answers_each_concept_by_its_kind(tmp_path: Path) -> None:
 @runs("explain_paths.py")
 def test_explain_paths_prints_each_hop_with_its_counts(tmp_path: Path) -> None:
     out = _out("explain_paths.py", "shortness of breath", "lisinopril", "--k", "2", cwd=tmp_path)
-    assert (
-        "The 2 best paths from shortness of breath to lisinopril (weight: conditional):" in out
-    )
+    assert "The 2 best paths from shortness of breath to lisinopril (weight: conditional):" in out
     assert "\n1. shortness of breath → heart failure → lisinopril\n" in out
     assert (
         "1. of 503 patients with shortness of breath, 10% (52) had heart failure (has_symptom"

@@ -595,7 +595,13 @@ def test_graph_agrees_with_synthea_read_straight(
 ) -> None:
     # Association edges: the comparison is of what the readers read, and
     # every association statistic must agree to the bit.
-    options = {"min_patients": 3, "min_support": 0.001, "relations": "association"}
+    options = {
+        "min_patients": 3,
+        "min_support": 0.001,
+        "relations": "association",
+        "keep": "all",
+        "adjust_for": (),
+    }
     kg = kgmed.build(read_omop(omop, basket=basket), **options)
     direct = kgmed.build(synthea_records(synthea, basket=basket), **options)
     pd.testing.assert_frame_equal(_nodes(kg), _nodes(direct), check_exact=True)

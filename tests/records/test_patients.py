@@ -289,10 +289,15 @@ def test_who_the_patients_are_never_leaves_in_an_export() -> None:
     from kgmed.graph import _json_text
     from kgmed.rdf._export import serialize, to_rdf
 
+    # The build says what it adjusted for (the words "age" and "sex"), never
+    # a patient's age, sex or covariate.
+    assert kg.params["adjusted_for"] == ["age", "sex"]
     for text in (_json_text(kg), serialize(to_rdf(kg), "nt")):
         assert "site-Q7Z3" not in text
-        assert '"age"' not in text
-        assert '"sex"' not in text
+        assert '"age":' not in text
+        assert '"sex":' not in text
+        assert "female" not in text
+        assert "47.0" not in text
     # The audit names such a field if one were ever put on a node.
     node = next(iter(kg.graph.nodes))
     kg.graph.nodes[node]["sex"] = "female"
