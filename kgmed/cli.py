@@ -232,6 +232,20 @@ Examples:
 @click.option("--code", help="CSV: code column (default: 'code' if present).")
 @click.option("--system", help="CSV: coding system column or name (default: 'system' if present).")
 @click.option("--encounter", help="CSV: encounter id column (needed for --basket encounter).")
+@click.option("--age", help="CSV: the patient's age at each row (default: 'age' if present).")
+@click.option(
+    "--birth-date",
+    help="CSV: birth date column (needs --time); ages are counted at the last observation.",
+)
+@click.option("--time", "time_column", help="CSV: observation date column.")
+@click.option("--sex", help="CSV: the patient's sex (default: 'sex' if present).")
+@click.option(
+    "--covariate",
+    "covariates",
+    multiple=True,
+    help="CSV: a column constant per patient to adjust for too (repeat the option; "
+    "also give it to --adjust-for).",
+)
 @click.option("--sep", help="CSV: field separator (default: guessed from the file).")
 @click.option(
     "--chunksize",
@@ -422,6 +436,11 @@ def _read(
     chunksize: int | None,
     basket: str,
     progress: bool | None,
+    age: str | None = None,
+    birth_date: str | None = None,
+    time_column: str | None = None,
+    sex: str | None = None,
+    covariates: Sequence[str] = (),
     **_: Any,
 ) -> Records:
     if fmt == "auto":
@@ -442,6 +461,9 @@ def _read(
         header = _header(path, sep)
         column_code = code or ("code" if "code" in header else None)
         column_system = system or ("system" if "system" in header and column_code else None)
+        # Who the patients are, for adjusting: named, or the usual column names.
+        column_age = age or ("age" if "age" in header and not birth_date else None)
+        column_sex = sex or ("sex" if "sex" in header else None)
         parts.append(
             kgmed.read_records(
                 path,
@@ -451,6 +473,11 @@ def _read(
                 code=column_code,
                 system=column_system,
                 encounter=encounter,
+                time=time_column,
+                age=column_age,
+                birth_date=birth_date,
+                sex=column_sex,
+                covariates=tuple(covariates),
                 basket=basket,
                 sep=sep,
                 chunksize=chunksize,
@@ -694,20 +721,22 @@ def _strongest(kg: KnowledgeGraph, relation: str, top: int) -> pd.DataFrame:
     edges = edges.sort_values(
         ["direct_weight", "lift", "n_patients"], ascending=False, na_position="last"
     ).head(top)
-    return edges[
-        [
-            "source_label",
-            "target_label",
-            "p_target_given_source",
-            "p_source_given_target",
-            "lift",
-            "n_patients",
-            "q_value",
-        ]
-    ].rename(
+    columns = [
+        "source_label",
+        "target_label",
+        "p_target_given_source",
+        "p_source_given_target",
+        "lift",
+        "n_patients",
+        "q_value",
+    ]
+    if edges["direct_weight"].notna().any():
+        columns.insert(2, "direct_weight")
+    return edges[columns].rename(
         columns={
             "source_label": "source",
             "target_label": "target",
+            "direct_weight": "direct",
             "p_target_given_source": "P(target|source)",
             "p_source_given_target": "P(source|target)",
             "n_patients": "patients",
