@@ -30,7 +30,7 @@ SUBCOMMANDS = ["build", "query", "paths", "link", "export", "push", "html", "dem
 @pytest.fixture(scope="module")
 def sample_kg() -> tuple[kgmed.Records, kgmed.KnowledgeGraph]:
     """The sample read and built as the command should, through the Python API."""
-    records = kgmed.read_records(SAMPLE, code="code", system="system")
+    records = kgmed.read_records(SAMPLE, code="code", system="system", age="age", sex="sex")
     return records, kgmed.build(records)
 
 
