@@ -469,9 +469,7 @@ def _fit_noisy_or(
         current = value(theta)
     else:
         if start is None:
-            theta = np.full(full.shape[1], 0.05)
-            share = n1.sum() / max(n1.sum() + n0.sum(), 1.0)
-            theta[:n_base] = max(-np.log1p(-min(share, 0.99)), _FLOOR)
+            theta = _start(full, n1, n0, n_base)
         else:
             theta = np.maximum(np.asarray(start, dtype=float), lower)
         current = value(theta)
@@ -515,6 +513,42 @@ def _fit_noisy_or(
     except np.linalg.LinAlgError:
         std_error = np.full(len(theta), np.inf)
     return theta, std_error, current
+
+
+def _start(
+    full: npt.NDArray[np.float64],
+    n1: npt.NDArray[np.float64],
+    n0: npt.NDArray[np.float64],
+    n_base: int,
+) -> npt.NDArray[np.float64]:
+    """A starting point near the optimum, so that Newton needs few steps.
+
+    Each leak is its stratum's rate among the rows with none of the causes
+    (the pooled rate where a stratum has no such row); each cause, what its
+    rows' rate adds to the leaks' on the ``-log(1 - p)`` scale, at least a
+    little above 0.
+    """
+    weights = full[:, :n_base]
+    alone = full[:, n_base:].sum(axis=1) == 0
+    ones, total = n1.sum(), n1.sum() + n0.sum()
+    pooled = -np.log1p(-min(ones / max(total, 1.0), 0.99))
+    by_stratum_ones = weights[alone].T @ n1[alone]
+    by_stratum_all = weights[alone].T @ (n1[alone] + n0[alone])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(by_stratum_all > 0, by_stratum_ones / by_stratum_all, np.nan)
+    leaks = np.where(np.isnan(rate), pooled, -np.log1p(-np.minimum(rate, 0.99)))
+    theta = np.empty(full.shape[1])
+    theta[:n_base] = np.maximum(leaks, _FLOOR)
+    for j in range(n_base, full.shape[1]):
+        rows = full[:, j] > 0
+        seen = n1[rows].sum() + n0[rows].sum()
+        if seen <= 0:
+            theta[j] = 0.05
+            continue
+        rate_j = min(n1[rows].sum() / seen, 0.99)
+        base = float((full[rows, :n_base] @ theta[:n_base]).mean())
+        theta[j] = max(-np.log1p(-rate_j) - base, 0.05)
+    return theta
 
 
 def _closed_form(
