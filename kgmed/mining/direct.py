@@ -158,6 +158,7 @@ def direct_relations(
     n_per_stratum = np.bincount(stratum_of, weights=n_per_pattern, minlength=n_strata).astype(
         np.float64
     )
+    near = None if strata is None else strata.neighbours()
     shares = n_per_stratum / n_per_stratum.sum()
     # The patterns holding each cause, to project a target's model on its parents.
     holders = sparse.csc_array(patterns)
@@ -216,7 +217,7 @@ def direct_relations(
             n_per_stratum=n_per_stratum,
         )
         theta, std_error, nll = _fit_noisy_or(
-            design, n1, n0, max_iter=max_iter, n_base=n_strata, shares=shares
+            design, n1, n0, max_iter=max_iter, n_base=n_strata, shares=shares, near=near
         )
         parts["source"].append(cause_cols[parents])
         parts["target"].append(np.full(len(parents), column))
@@ -236,6 +237,7 @@ def direct_relations(
                 max_iter=max_iter,
                 n_base=n_strata,
                 shares=shares,
+                near=near,
             )
         )
     if not parts["p"]:
@@ -372,6 +374,7 @@ def _likelihood_ratio_p(
     max_iter: int,
     n_base: int = 1,
     shares: npt.NDArray[np.float64] | None = None,
+    near: npt.NDArray[np.float64] | None = None,
 ) -> npt.NDArray[np.float64]:
     """One-sided likelihood-ratio p-value of each cause's weight being above 0.
 
@@ -401,6 +404,7 @@ def _likelihood_ratio_p(
             start=theta[keep],
             n_base=n_base,
             shares=shares,
+            near=near,
         )
         statistic = max(2.0 * (restricted - nll), 0.0)
         # chi-square with one degree of freedom: P(X > s) = erfc(sqrt(s / 2)).
@@ -417,6 +421,7 @@ def _fit_noisy_or(
     start: npt.NDArray[np.float64] | None = None,
     n_base: int = 1,
     shares: npt.NDArray[np.float64] | None = None,
+    near: npt.NDArray[np.float64] | None = None,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], float]:
     """Maximum-likelihood noisy-OR in theta = -log(1 - w), baselines first.
 
@@ -446,10 +451,15 @@ def _fit_noisy_or(
     ones, zeros = np.full(len(pseudo), _PSEUDO), np.full(len(pseudo), _PSEUDO)
     if n_base > 1:
         # Each stratum's leak is drawn towards the rate of the patients with
-        # none of the causes, by _STRATUM_PRIOR pseudo-patients: a small
-        # stratum cannot explain a cause away on the strength of a few rows.
+        # none of the causes in it and in the strata alike (neighbouring age
+        # bands, same sex), by _STRATUM_PRIOR pseudo-patients: a small stratum
+        # cannot explain a cause away on the strength of a few rows, and the
+        # pull follows age rather than erasing it.
         alone = design[:, n_base:].sum(axis=1) == 0
-        rate = (n1[alone].sum() + _PSEUDO) / (n1[alone].sum() + n0[alone].sum() + 2 * _PSEUDO)
+        stratum_ones = design[alone, :n_base].T @ n1[alone]
+        stratum_all = design[alone, :n_base].T @ (n1[alone] + n0[alone])
+        smooth = np.ones((n_base, n_base)) if near is None else near
+        rate = (smooth @ stratum_ones + _PSEUDO) / (smooth @ stratum_all + 2 * _PSEUDO)
         ones[:n_base] = _STRATUM_PRIOR * rate
         zeros[:n_base] = _STRATUM_PRIOR * (1.0 - rate)
     full = np.vstack([design, pseudo])

@@ -75,11 +75,40 @@ class Strata:
     codes: npt.NDArray[np.int64]
     labels: tuple[str, ...]
     by: tuple[str, ...]
+    age_band: npt.NDArray[np.int64] | None = None
+    others: npt.NDArray[np.int64] | None = None
 
     @property
     def n_strata(self) -> int:
         """Number of strata."""
         return len(self.labels)
+
+    def neighbours(self) -> npt.NDArray[np.float64]:
+        """Which strata are alike: the same in all but age, and in neighbouring age bands.
+
+        Returns
+        -------
+        numpy.ndarray of float, shape (n_strata, n_strata)
+            1 where two strata differ at most by one age band (and are the
+            same in sex and covariates), else 0; a stratum of unknown age,
+            or strata made without age, neighbour only themselves.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from kgmed.mining.stratified import Strata
+        >>> s = Strata(np.array([0, 1, 2]), ("young", "middle", "old"), ("age",),
+        ...            age_band=np.array([0, 1, 2]), others=np.array([0, 0, 0]))
+        >>> s.neighbours().astype(int).tolist()
+        [[1, 1, 0], [1, 1, 1], [0, 1, 1]]
+        """
+        n = self.n_strata
+        if self.age_band is None or self.others is None:
+            return np.eye(n)
+        band, rest = self.age_band, self.others
+        near = (np.abs(band[:, None] - band[None, :]) <= 1) & (rest[:, None] == rest[None, :])
+        near &= (band[:, None] >= 0) & (band[None, :] >= 0)
+        return np.asarray(near | np.eye(n, dtype=bool), dtype=np.float64)
 
     def sizes(self) -> npt.NDArray[np.int64]:
         """Rows in each stratum."""
@@ -169,13 +198,28 @@ def strata(
         codes = codes * len(level.categories) + level.codes.astype(np.int64)
     used, codes = np.unique(codes, return_inverse=True)
     labels = []
-    for code in used:
+    age_band = np.full(len(used), -1, dtype=np.int64)
+    others = np.zeros(len(used), dtype=np.int64)
+    for i, code in enumerate(used):
         parts = []
-        for level in reversed(levels):
-            parts.append(str(level.categories[code % len(level.categories)]))
-            code //= len(level.categories)
+        for name, level in zip(reversed(names), reversed(levels), strict=True):
+            size = len(level.categories)
+            value = int(code % size)
+            parts.append(str(level.categories[value]))
+            if name == "age":
+                # The last category is "age unknown", which neighbours nothing.
+                age_band[i] = value if value < size - 1 else -1
+            else:
+                others[i] = others[i] * size + value
+            code //= size
         labels.append(", ".join(reversed(parts)))
-    return Strata(codes=codes.ravel().astype(np.int64), labels=tuple(labels), by=tuple(names))
+    return Strata(
+        codes=codes.ravel().astype(np.int64),
+        labels=tuple(labels),
+        by=tuple(names),
+        age_band=age_band if "age" in names else None,
+        others=others,
+    )
 
 
 def _check_bands(bands: Sequence[float]) -> list[float]:

@@ -131,3 +131,52 @@ def test_strata_errors():
         strata(t, people, by=[])
     with pytest.raises(ParameterError, match="increasing"):
         strata(t, people, age_bands=(40, 20))
+
+
+def test_strata_know_their_age_bands_and_neighbours():
+    df = pd.DataFrame({"patient_id": list("abcdefg"), "concept": "flu", "kind": "disease"})
+    t = transactions(kgmed.Records.from_dataframe(df))
+    people = pd.DataFrame(
+        {
+            "age": [5, 25, 45, 65, 5, 66, None],
+            "sex": ["female"] * 4 + ["male"] * 2 + ["female"],
+        },
+        index=list("abcdefg"),
+    )
+    s = strata(t, people, age_bands=(20, 40, 60))
+    near = s.neighbours()
+    label = {name: i for i, name in enumerate(s.labels)}
+    young, twenties = label["age under 20, female"], label["age 20-39, female"]
+    old_f, old_m = label["age 60 and over, female"], label["age 60 and over, male"]
+    unknown = label["age unknown, female"]
+    assert near[young, twenties] == near[twenties, young] == 1
+    assert near[young, old_f] == 0
+    assert near[old_f, old_m] == 0  # another sex is no neighbour
+    assert near[unknown].sum() == 1
+    assert near[unknown, unknown] == 1
+    assert (np.diag(near) == 1).all()
+    # Without age, each stratum neighbours only itself.
+    assert (strata(t, people, by=["sex"]).neighbours() == np.eye(2)).all()
+
+
+def test_sparse_age_bands_merge_until_strata_hold_enough():
+    records = kgmed.datasets.synthetic(300, random_state=0)
+    t = transactions(records)
+    fine = strata(t, records.patients)
+    merged = strata(t, records.patients, min_stratum=30)
+    assert merged.n_strata < fine.n_strata
+    sizes = merged.sizes()
+    assert sizes.mean() >= 30
+    # Merged bands stay contiguous: within one sex, strata cover disjoint age ranges.
+    ages = records.patients["age"].reindex(t.baskets).to_numpy()
+    sexes = records.patients["sex"].reindex(t.baskets).to_numpy()
+    for sex in ("female", "male"):
+        ranges = sorted(
+            (
+                ages[(merged.codes == code) & (sexes == sex)].min(),
+                ages[(merged.codes == code) & (sexes == sex)].max(),
+            )
+            for code in np.unique(merged.codes[sexes == sex])
+        )
+        assert len(ranges) > 1
+        assert all(a[1] < b[0] for a, b in zip(ranges, ranges[1:], strict=False))
