@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -179,4 +181,4 @@ def test_sparse_age_bands_merge_until_strata_hold_enough():
             for code in np.unique(merged.codes[sexes == sex])
         )
         assert len(ranges) > 1
-        assert all(a[1] < b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+        assert all(a[1] < b[0] for a, b in itertools.pairwise(ranges))
