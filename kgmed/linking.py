@@ -487,8 +487,8 @@ def link(
     >>> result = kg.link(["fever", "cough", "loss of smell", "headachee"])
     >>> result.diagnoses[["label", "score"]].head(2)
            label     score
-    0   covid-19  0.952881
-    1  influenza  0.267331
+    0   covid-19  0.953
+    1  influenza  0.267
     >>> result.matched[["term", "label", "how"]].iloc[-1].tolist()
     ['headachee', 'headache', 'fuzzy']
     """
