@@ -44,7 +44,7 @@ __all__ = [
     "recorded_reasons",
 ]
 
-#: Values of ``keep`` in :func:`build`.
+#: Values of ``keep`` in :func:`kgmed.build`.
 KEEP_MODES: tuple[str, ...] = ("significant", "all")
 
 #: The smallest direct weight a relation must have to be material: the
@@ -148,7 +148,7 @@ def build(
     min_lift : float, default 1.0
         A mined edge's lift must be above this (and its adjusted odds ratio
         above 1): the two concepts go together more often than chance.
-    min_weight : float, default :data:`MIN_WEIGHT`
+    min_weight : float, default :data:`kgmed.build.MIN_WEIGHT`
         The smallest direct weight that is material (``relations`` other
         than ``"association"``).
     keep : {"significant", "all"}, default "significant"
