@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 import os
-import re
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
 
 from kgmed._progress import check_progress, progress_bar
 from kgmed._validation import check_positive_int
@@ -20,7 +15,7 @@ from kgmed.errors import (
     RecordsFileError,
     RecordsFileNotFound,
 )
-from kgmed.records._io import line_numbers, parser_message
+from kgmed.records._io import open_csv
 from kgmed.records.core import Records, _About, _from_long, _from_wide
 
 __all__ = ["read_records"]
@@ -43,7 +38,7 @@ def read_records(
     indicators: Mapping[str, str | Sequence[str]] | None = None,
     synonyms: Mapping[str, str] | None = None,
     sep: str | None = None,
-    encoding: str = "utf-8-sig",
+    encoding: str | None = None,
     chunksize: int | None = None,
     progress: bool | None = None,
     age: str | None = None,
@@ -72,10 +67,15 @@ def read_records(
     synonyms : mapping of str to str, optional
         Label variants and the label each stands for.
     sep : str, optional
-        Field separator; by default a tab for ``.tsv`` files and ``,``
-        otherwise.
-    encoding : str, default "utf-8-sig"
-        Text encoding (UTF-8, with or without a byte-order mark).
+        Field separator; by default a tab for ``.tsv`` files, else the one
+        of ``,``, ``;``, tab and ``|`` the header holds most of (a note in
+        the report says which, unless ``,``).
+    encoding : str, optional
+        Text encoding; by default UTF-8 (with or without a byte-order
+        mark), UTF-16 when a byte-order mark says so, else Windows-1252 (or
+        Latin-1), with a note in the report. The file may be compressed
+        with gzip, bz2, zstd or xz, or be a zip archive of one table: told
+        from its first bytes.
     chunksize : int, optional
         Read a long file this many rows at a time, for a file larger than
         memory: each chunk is normalized on its own and kept only as
@@ -190,41 +190,21 @@ def read_records(
         raise RecordsFileError(f"{name}: is a folder, not a CSV file")
     if file.stat().st_size == 0:
         raise EmptyRecordsError(f"{name}: the file is empty")
-    with file.open("rb") as stream:
-        head = stream.read(4096)
-    utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff"))
-    if b"\x00" in head and not utf16:
+    table = open_csv(file, encoding=encoding, sep=sep)
+    if len(table.header) == 1:
         raise RecordsFileError(
-            f"{name}: looks like a binary file, not CSV text "
-            f"(a spreadsheet? export it as CSV first)"
+            f"{name}: found one column {table.header[0][:40]!r}, no {table.sep!r} separator; "
+            f"is this a CSV file? Pass sep= if fields are split by another character"
         )
-    if sep is None:
-        sep = "\t" if file.suffix.lower() in {".tsv", ".tab"} else ","
-    chunks = _chunks(file, sep=sep, encoding=encoding, utf16=utf16, chunksize=chunksize)
+    chunks = table.read(rows=chunksize)
     frames = progress_bar(chunks, show=show, desc=f"reading {name}", unit="chunk")
     try:
         df = next(frames, None)
-        if df is None:
+        if df is None or len(df) == 0:
             raise EmptyRecordsError(f"{name}: the table has no rows")
-        if len(df.columns) == 1 and sep not in head.decode(encoding, errors="replace"):
-            raise RecordsFileError(
-                f"{name}: found one column {str(df.columns[0])[:40]!r}, no {sep!r} separator; "
-                f"is this a CSV file? Pass sep= if fields are split by another character"
-            )
-        header = _file_header(df.columns, file, sep=sep, encoding=encoding)
-        df.columns = header
-        if not isinstance(df.index, pd.RangeIndex):
-            # pandas makes the first column(s) the index when the first data row
-            # has more fields than the header; the columns would shift silently.
-            n_extra = df.index.nlevels
-            raise RecordsFileError(
-                f"{name}: line 2 has {n_extra} more field(s) than the header's "
-                f"{len(df.columns)} columns (a trailing {sep!r}?); name every column "
-                f"in the header or remove the extra fields"
-            )
-        row_lines = line_numbers(file, sep=sep, encoding=encoding)
+        row_lines = table.row_lines()
         if kinds or indicators:
-            return _from_wide(
+            records = _from_wide(
                 df,
                 kinds=kinds or {},
                 indicators=indicators or {},
@@ -235,27 +215,26 @@ def read_records(
                 row_lines=row_lines,
                 about=about,
             )
-        if patient is None:
-            patient = "patient_id"
-        return _from_long(
-            df,
-            patient=patient,
-            concept=concept,
-            kind=kind,
-            code=code,
-            system=system,
-            encounter=encounter,
-            time=time,
-            reason=reason,
-            keep=keep,
-            basket=basket,
-            synonyms=synonyms,
-            source=name,
-            row_word="line",
-            row_lines=row_lines,
-            rest=(chunk.set_axis(header, axis=1) for chunk in frames),
-            about=about,
-        )
+        else:
+            records = _from_long(
+                df,
+                patient="patient_id" if patient is None else patient,
+                concept=concept,
+                kind=kind,
+                code=code,
+                system=system,
+                encounter=encounter,
+                time=time,
+                reason=reason,
+                keep=keep,
+                basket=basket,
+                synonyms=synonyms,
+                source=name,
+                row_word="line",
+                row_lines=row_lines,
+                rest=frames,
+                about=about,
+            )
     except KgmedError:
         # A file that cannot be parsed is that error, wherever in the file it
         # is, as when the file is read whole: read the chunks not yet read.
@@ -268,58 +247,5 @@ def read_records(
         if close is not None:
             close()
         chunks.close()
-
-
-def _chunks(
-    file: Path, *, sep: str, encoding: str, utf16: bool, chunksize: int | None
-) -> Generator[pd.DataFrame, None, None]:
-    """The file's rows as text, whole or ``chunksize`` rows at a time; errors name the file."""
-    name = file.name
-    options: dict[str, Any] = {
-        "sep": sep,
-        "dtype": str,
-        "keep_default_na": False,
-        "na_values": [""],
-        "skip_blank_lines": False,
-        "encoding": encoding,
-        "quoting": csv.QUOTE_MINIMAL,
-    }
-    try:
-        if chunksize is None:
-            yield pd.read_csv(file, **options)
-        else:
-            with pd.read_csv(file, chunksize=chunksize, **options) as reader:
-                yield from reader
-    except UnicodeDecodeError as err:
-        suggestion = "utf-16" if utf16 else "latin-1"
-        raise RecordsFileError(
-            f"{name}: is not {encoding} text (byte {err.start}: {err.reason}); "
-            f"pass encoding={suggestion!r} or the file's encoding"
-        ) from err
-    except pd.errors.EmptyDataError as err:
-        raise EmptyRecordsError(f"{name}: the file holds no header and no rows") from err
-    except pd.errors.ParserError as err:
-        raise RecordsFileError(parser_message(name, err, file, sep, encoding)) from err
-
-
-def _file_header(columns: pd.Index, file: Path, *, sep: str, encoding: str) -> list[Any]:
-    """The column names as the file writes them.
-
-    pandas renames a repeated name (``fluid_overload``, ``fluid_overload.1``);
-    the file's own name is put back, so that the column means what its name
-    says and a reader can refuse or merge repeated columns on purpose.
-    """
-    names = list(columns)
-    if len(sep) != 1 or not any(isinstance(n, str) and re.search(r"\.\d+$", n) for n in names):
-        return names
-    try:
-        with file.open(encoding=encoding, errors="replace", newline="") as stream:
-            header = next(csv.reader(stream, delimiter=sep), [])
-    except csv.Error:
-        return names
-    if len(header) != len(names):
-        return names
-    return [
-        raw if raw and name != raw and re.fullmatch(re.escape(raw) + r"\.\d+", str(name)) else name
-        for name, raw in zip(names, header, strict=True)
-    ]
+    records.report.notes[:0] = table.notes
+    return records

@@ -33,7 +33,7 @@ from kgmed.errors import (
     RecordsFileNotFound,
 )
 from kgmed.records import _common, vocab
-from kgmed.records._io import Table, read_table
+from kgmed.records._io import Table, read_table, table_stem
 from kgmed.records._normalize import clean_codes, clean_text
 from kgmed.records.core import Records
 from kgmed.schema import CODE_SYSTEMS, normalize_system
@@ -222,7 +222,7 @@ def read_omop(
     social: bool = False,
     ranges: Mapping[str, vocab.ReferenceRange] | None = None,
     adult_age: float | None = 18,
-    encoding: str = "utf-8-sig",
+    encoding: str | None = None,
     progress: bool | None = None,
 ) -> Records:
     r"""Read records from OMOP CDM v5.4 tables.
@@ -287,8 +287,11 @@ def read_omop(
         than this (by the ``person`` table's birth date) are not judged and
         are counted as ``measurement of a patient under 18``. None judges
         everyone's.
-    encoding : str, default "utf-8-sig"
-        Text encoding of the files.
+    encoding : str, optional
+        Text encoding of the files; by default each file's is found out
+        (UTF-8 with or without a byte-order mark, UTF-16 with one, else
+        Windows-1252, said in ``report.notes``). Files may be compressed
+        (gzip, bz2, zstd, xz, or a zip of one table).
     progress : bool, optional
         Draw a progress bar over the files read on standard error: None
         (the default) when standard error is a terminal, True always, False
@@ -555,7 +558,7 @@ def _table_name(key: object) -> str:
 def _load(
     tables: str | os.PathLike[str] | Mapping[str, pd.DataFrame],
     *,
-    encoding: str,
+    encoding: str | None,
     show: bool = False,
 ) -> tuple[str, dict[str, _Table], list[str]]:
     """The OMOP tables given, keyed by table name; a name for the input; notes."""
@@ -591,7 +594,7 @@ def _load(
         )
     steps = progress_bar(list(paths.items()), show=show, desc="reading OMOP", unit="table")
     loaded = {name: _read_file(path, name, encoding=encoding) for name, path in steps}
-    notes = []
+    notes = [note for table in loaded.values() for note in table.cells.notes]
     missing = [f"{name}.csv" for name in OMOP_TABLES if name not in paths]
     if missing:
         notes.append(f"not in the folder (optional): {', '.join(missing)}")
@@ -621,11 +624,11 @@ def _from_frames(tables: Mapping[str, pd.DataFrame]) -> dict[str, _Table]:
 
 
 def _split_suffix(file_name: str) -> tuple[str, str]:
+    """A file's table name (lower case) and its ending (``.csv.gz``)."""
     lower = file_name.lower()
-    for suffix in _TEXT_SUFFIXES:
-        for full in (suffix + ".gz", suffix):
-            if lower.endswith(full):
-                return lower[: -len(full)], full
+    stem = table_stem(lower)
+    if stem is not None:
+        return stem, lower[len(stem) :]
     path = Path(lower)
     return path.stem, path.suffix
 
@@ -639,10 +642,10 @@ def _table_files(folder: Path) -> tuple[dict[str, Path], list[str]]:
             continue
         stem, suffix = _split_suffix(path.name)
         if stem not in OMOP_TABLES:
-            if suffix.removesuffix(".gz") in _TEXT_SUFFIXES:
+            if table_stem(path.name) is not None:
                 others.append(path.name)
             continue
-        if suffix.removesuffix(".gz") not in _TEXT_SUFFIXES:
+        if table_stem(path.name) is None:
             raise RecordsFileError(
                 f"{path.name}: the {stem} table must be CSV or tab-separated text "
                 f"(.csv, .tsv or .txt), not {suffix or 'a file without extension'}; "
@@ -657,7 +660,7 @@ def _table_files(folder: Path) -> tuple[dict[str, Path], list[str]]:
     return found, others
 
 
-def _read_file(path: Path, name: str, *, encoding: str) -> _Table:
+def _read_file(path: Path, name: str, *, encoding: str | None) -> _Table:
     """One table file, every line checked, with only the columns read_omop uses.
 
     Comma- or tab-separated (OHDSI vocabulary files are tab-separated and
@@ -678,7 +681,7 @@ def _read_file(path: Path, name: str, *, encoding: str) -> _Table:
         min_columns=1 if len(_REQUIRED.get(name, (1, 2))) == 1 else 2,
     )
     frame = cells.frame.set_axis([str(c).strip().lower() for c in cells.frame.columns], axis=1)
-    table = _Table(name, Table(cells.name, frame, cells.lines))
+    table = _Table(name, Table(cells.name, frame, cells.row_lines, cells.notes))
     _check_table(table)
     return table
 

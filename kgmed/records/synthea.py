@@ -22,7 +22,7 @@ from kgmed.errors import (
     RecordsFileNotFound,
 )
 from kgmed.records import _common
-from kgmed.records._io import Table, read_table
+from kgmed.records._io import Table, read_table, table_file, table_stem
 from kgmed.records._normalize import clean_codes, clean_text, per_distinct
 from kgmed.records.core import Records, _read_sexes
 from kgmed.records.vocab import (
@@ -116,7 +116,7 @@ def read_synthea(
     ranges: Mapping[str, ReferenceRange] | None = None,
     adult_age: float | None = 18,
     tables: Sequence[str] = SYNTHEA_TABLES,
-    encoding: str = "utf-8-sig",
+    encoding: str | None = None,
     progress: bool | None = None,
 ) -> Records:
     r"""Read Synthea's CSV export (``output/csv``) into Records.
@@ -165,8 +165,12 @@ def read_synthea(
     tables : sequence of str, default all of :data:`~kgmed.records.synthea.SYNTHEA_TABLES`
         Which tables to read observations from, such as
         ``("conditions", "medications")``.
-    encoding : str, default "utf-8-sig"
-        Text encoding of the CSV files.
+    encoding : str, optional
+        Text encoding of the CSV files; by default each file's is found out
+        (UTF-8 with or without a byte-order mark, UTF-16 with one, else
+        Windows-1252, said in ``report.notes``). Files may be compressed
+        (gzip, bz2, zstd, xz, or a zip of one table) and their fields split
+        by ``,``, ``;``, tab or ``|``: both are told from the file.
     progress : bool, optional
         Draw a progress bar over the tables read on standard error: None
         (the default) when standard error is a terminal, True always, False
@@ -251,11 +255,12 @@ def read_synthea(
     file_rows: dict[str, int] = {}
     show = check_progress(progress)
     for name in progress_bar(wanted, show=show, desc="reading Synthea", unit="table"):
-        path = root / f"{name}.csv"
-        if not path.is_file():
-            state.notes.append(f"{path.name}: not in the export (optional)")
+        found = table_file(root, name)
+        if found is None:
+            state.notes.append(f"{name}.csv: not in the export (optional)")
             continue
-        table = _read_table(path, _SPECS[name], encoding)
+        path = found
+        table = _read_table(path, _SPECS[name], encoding, state)
         file_rows[path.name] = len(table.frame)
         facts, measurements = _READERS[name](table, state)
         pieces.append(facts.assign(order=SYNTHEA_TABLES.index(name)))
@@ -263,8 +268,8 @@ def read_synthea(
             measured.append(measurements)
     skipped = sorted(
         p.name
-        for p in root.glob("*.csv")
-        if p.stem not in (*wanted, "patients", "encounters") and p.is_file()
+        for p in root.iterdir()
+        if table_stem(p.name) not in (None, *wanted, "patients", "encounters") and p.is_file()
     )
     if skipped:
         state.notes.append(f"not read: {', '.join(skipped)}")
@@ -341,12 +346,13 @@ class _State:
 
 
 def _reference_tables(
-    root: Path, encoding: str, state: _State
+    root: Path, encoding: str | None, state: _State
 ) -> tuple[pd.Index | None, pd.Index | None]:
     """Patient ids (and birth dates) from patients.csv, encounter ids from encounters.csv."""
     patient_ids, encounter_ids = None, None
-    if (root / "patients.csv").is_file():
-        table = _read_table(root / "patients.csv", _SPECS["patients"], encoding)
+    patients = table_file(root, "patients")
+    if patients is not None:
+        table = _read_table(patients, _SPECS["patients"], encoding, state)
         ids = clean_codes(table.frame["Id"])
         patient_ids = pd.Index(ids.dropna().unique())
         if "BIRTHDATE" in table.frame:
@@ -369,8 +375,9 @@ def _reference_tables(
             state.sexes = _by_id(ids, _sexes(table))
     else:
         state.notes.append("patients.csv: not in the export (optional)")
-    if (root / "encounters.csv").is_file():
-        encounters = _read_table(root / "encounters.csv", _SPECS["encounters"], encoding)
+    encounters_file = table_file(root, "encounters")
+    if encounters_file is not None:
+        encounters = _read_table(encounters_file, _SPECS["encounters"], encoding, state)
         encounter_ids = pd.Index(clean_codes(encounters.frame["Id"]).dropna().unique())
     else:
         state.notes.append(
@@ -427,10 +434,10 @@ def _export_folder(path: Path) -> tuple[Path, str]:
             f"{shown}: is a file; read_synthea reads the folder of a Synthea CSV export "
             f"(here, {os.fspath(path.parent)!r})"
         )
-    if not (path / "conditions.csv").is_file() and (path / "csv" / "conditions.csv").is_file():
+    if table_file(path, "conditions") is None and table_file(path / "csv", "conditions"):
         path = path / "csv"
         shown = f"{shown}/csv"
-    if not (path / "conditions.csv").is_file():
+    if table_file(path, "conditions") is None:
         names = sorted(p.name for p in path.iterdir())
         held = ", ".join(names[:12]) + (f" and {len(names) - 12} more" if len(names) > 12 else "")
         raise RecordsFileNotFound(
@@ -446,15 +453,16 @@ def _export_folder(path: Path) -> tuple[Path, str]:
 # -- reading one file ----------------------------------------------------------------
 
 
-def _read_table(path: Path, spec: _Spec, encoding: str) -> Table:
+def _read_table(path: Path, spec: _Spec, encoding: str | None, state: _State) -> Table:
     """One table of the export, every line checked, with the columns the reader uses."""
-    return read_table(
+    table = read_table(
         path,
         encoding=encoding,
-        sep=",",
         columns=lambda header: _check_header(header, spec, path.name),
         min_columns=min(2, len(spec.required) + bool(spec.time)),
     )
+    state.notes.extend(table.notes)
+    return table
 
 
 def _check_header(header: list[str], spec: _Spec, name: str) -> list[str]:

@@ -249,12 +249,25 @@ def test_real_spreadsheet_is_refused(shared_data: Path) -> None:
         kgmed.read_records(path)
 
 
-def test_latin1_file_read_as_utf8(write: Writer) -> None:
+def test_latin1_file_is_found_out(write: Writer) -> None:
     path = write(HEADER + "p1,fièvre,symptom\np2,céphalée,symptom\n", encoding="latin-1")
+    records = kgmed.read_records(path)
+    assert records.data["label"].tolist() == ["fièvre", "céphalée"]
+    assert "visits.csv: read as Windows-1252 text: it is not UTF-8" in records.report.notes[0]
+
+
+def test_cp1252_file_is_found_out(write: Writer) -> None:
+    # Windows-1252 has letters where Latin-1 has control codes: the curly quote, the euro.
+    path = write(HEADER + "p1,“café” € fever,symptom\n", encoding="cp1252")
+    assert kgmed.read_records(path).data["label"].tolist() == ["“café” € fever"]
+
+
+def test_file_not_in_the_encoding_asked_for(write: Writer) -> None:
+    path = write(HEADER + "p1,fever,symptom\np2,céphalée,symptom\n", encoding="latin-1")
     with pytest.raises(
-        RecordsFileError, match=r"^visits.csv: is not utf-8-sig text.*encoding='latin-1'"
+        RecordsFileError, match=r"^visits.csv: line 3 is not utf-8 text.*pass encoding="
     ):
-        kgmed.read_records(path)
+        kgmed.read_records(path, encoding="utf-8")
 
 
 def test_latin1_file_with_its_encoding(write: Writer) -> None:
@@ -272,18 +285,27 @@ def test_utf8_bom(write: Writer) -> None:
 
 def test_utf16_file(write: Writer) -> None:
     path = write(HEADER + "p1,fièvre,symptom\n", encoding="utf-16")
-    with pytest.raises(RecordsFileError, match="encoding='utf-16'"):
-        kgmed.read_records(path)
+    records = kgmed.read_records(path)
+    assert records.data["label"].tolist() == ["fièvre"]
+    assert records.report.notes == ["visits.csv: read as UTF-16 text (its byte-order mark)"]
     assert kgmed.read_records(path, encoding="utf-16").data["label"].tolist() == ["fièvre"]
 
 
-def test_other_separator(write: Writer) -> None:
-    path = write("patient_id;concept;kind\np1;fever;symptom\n")
+@pytest.mark.parametrize("sep", [";", "|", "\t"])
+def test_other_separator_is_found_out(write: Writer, sep: str) -> None:
+    path = write(f"patient_id{sep}concept{sep}kind\np1{sep}fever, high{sep}symptom\n")
+    records = kgmed.read_records(path)
+    assert records.data["label"].tolist() == ["fever, high"]
+    assert records.report.notes == [f"visits.csv: fields split by {sep!r} (found in the header)"]
+    assert kgmed.read_records(path, sep=sep).report.notes == []
+
+
+def test_one_column_file(write: Writer) -> None:
+    path = write("patient_id concept kind\np1 fever symptom\n")
     with pytest.raises(
         RecordsFileError, match=r"^visits.csv: found one column.*no ',' separator.*sep="
     ):
         kgmed.read_records(path)
-    assert kgmed.read_records(path, sep=";").data["concept_id"].tolist() == ["local:fever"]
 
 
 @pytest.mark.parametrize("suffix", [".tsv", ".TSV", ".tab"])
@@ -294,9 +316,14 @@ def test_tab_separated_by_extension(write: Writer, suffix: str) -> None:
 
 def test_tab_separated_with_other_extension(write: Writer) -> None:
     path = write("patient_id\tconcept\tkind\np1\tfever\tsymptom\n", "visits.txt")
-    with pytest.raises(RecordsFileError, match="found one column"):
-        kgmed.read_records(path)
+    assert len(kgmed.read_records(path)) == 1
     assert len(kgmed.read_records(path, sep="\t")) == 1
+
+
+def test_quote_in_mid_field_is_a_character(write: Writer) -> None:
+    # As csv and pandas read it: a quote opens a field only at its start.
+    path = write(HEADER + 'p1,5" lesion,symptom\n')
+    assert kgmed.read_records(path).data["label"].tolist() == ['5" lesion']
 
 
 def test_row_with_too_many_fields(write: Writer) -> None:
@@ -320,10 +347,19 @@ def test_trailing_separators(write: Writer) -> None:
 
 
 def test_unclosed_quote(write: Writer) -> None:
-    path = write(HEADER + 'p1,"fever,symptom\np2,cough,symptom\n')
-    with pytest.raises(RecordsFileError, match=r"^visits.csv: cannot be parsed as CSV") as info:
+    path = write(HEADER + 'p0,flu,disease\np1,"fever,symptom\np2,cough,symptom\n')
+    with pytest.raises(
+        RecordsFileError,
+        match=r"^visits.csv: cannot be parsed as CSV: line 3 opens a quoted field that never closes",
+    ):
         kgmed.read_records(path)
-    assert isinstance(info.value.__cause__, pd.errors.ParserError)
+
+
+def test_unclosed_quote_in_the_last_field(write: Writer) -> None:
+    # The quote swallows the rest of the file into one field of the right count.
+    path = write(HEADER + 'p0,flu,disease\np1,fever,"symptom\np2,cough,symptom\n')
+    with pytest.raises(RecordsFileError, match=r"line 3 opens a quoted field that never closes"):
+        kgmed.read_records(path)
 
 
 # -- errors: the contents, by line ------------------------------------------------------------

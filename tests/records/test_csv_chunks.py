@@ -373,8 +373,20 @@ def test_a_malformed_line_late_in_the_file_wins_over_a_missing_column(write: Wri
 def test_bytes_that_are_not_the_encoding_late_in_the_file(write: Writer, tmp_path: Path) -> None:
     path = tmp_path / "latin.csv"
     path.write_bytes((HEADER + "p1,fever,symptom\n" * 5 + "p2,fièvre,symptom\n").encode("latin-1"))
-    message = same_error(path, RecordsFileError)
-    assert "is not utf-8-sig text" in message
+    message = same_error(path, RecordsFileError, encoding="utf-8")
+    assert message.startswith("latin.csv: line 7 is not utf-8 text")
+
+
+def test_encoding_found_out_late_in_a_big_file(tmp_path: Path) -> None:
+    # Past the first bytes the reader looks at, a Latin-1 letter: every chunk
+    # is read as Windows-1252, as the whole file is.
+    path = tmp_path / "late.csv"
+    rows = "".join(f"p{i},fever,symptom\n" for i in range(20_000))
+    path.write_bytes((HEADER + rows + "p2,fièvre,symptom\n").encode("latin-1"))
+    assert path.stat().st_size > 2**16
+    records = same_records(path, sizes=(7_000,))
+    assert "fièvre" in set(records.data["label"])
+    assert records.report.notes[0].startswith("late.csv: read as Windows-1252 text")
 
 
 # -- parameters and the progress bar ------------------------------------------------------

@@ -575,10 +575,6 @@ def test_a_row_without_patient_is_named(export: Export) -> None:
     ("content", "message"),
     [
         (b"", "conditions.csv: the file is empty"),
-        (
-            CONDITIONS.encode() + b"2020-01-01,,p\xe9,e1,1,x\n",
-            "conditions.csv: line 2 is not utf-8",
-        ),
         (CONDITIONS.encode() + b"2020-01-01,,p1,e1,12 34,x\n", "column 'CODE' holds '12 34'"),
         (
             b"START,STOP,PATIENT,ENCOUNTER,CODE,DESCRIPTION,CODE\n",
@@ -590,6 +586,16 @@ def test_unreadable_content_is_named(export: Export, content: bytes, message: st
     folder = export(conditions=content)
     with pytest.raises(RecordsError, match=message):
         _read(folder)
+
+
+def test_a_file_in_another_encoding(export: Export) -> None:
+    folder = export(conditions=CONDITIONS.encode() + b"2020-01-01,,p1,e1,1,Fi\xe8vre\n")
+    with pytest.raises(RecordsFileError, match=r"conditions\.csv: line 2 is not utf-8 text"):
+        read_synthea(folder, encoding="utf-8")
+    records = read_synthea(folder)
+    assert records.data["label"].tolist() == ["Fièvre"]
+    note = "conditions.csv: read as Windows-1252 text: it is not UTF-8 (pass encoding= to choose)"
+    assert note in records.report.notes
 
 
 def test_an_export_of_only_social_concepts_is_empty(export: Export) -> None:
