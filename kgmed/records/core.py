@@ -1194,8 +1194,49 @@ def _strings(values: Sequence[Any], codes: np.ndarray) -> pd.Series:
     return pd.Series(pd.array(list(values), dtype="string").take(codes, allow_fill=True))
 
 
-def _missing_strings(n: int) -> pd.Series:
-    return pd.Series(pd.NA, index=pd.RangeIndex(n), dtype="string")
+def _categories(values: Sequence[Any], codes: np.ndarray, *, unique: bool = True) -> pd.Series:
+    """``values[codes]`` as a categorical column, missing where a code is -1.
+
+    A column of Records holds each distinct text once, as a category, and
+    each row an integer code into them. The categories are the texts some
+    row uses, sorted, so that sorting or grouping the column orders it as
+    the texts themselves. ``unique=False`` when ``values`` may repeat a text.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    codes = np.asarray(codes)
+    size = len(values)
+    texts = pa.array(list(values), type=pa.string()) if size else pa.array([], pa.string())
+    used = np.bincount(codes[codes >= 0], minlength=size) > 0 if size else np.zeros(0, bool)
+    if not used.all():
+        texts = texts.filter(pa.array(used))
+    order = pc.array_sort_indices(texts).to_numpy()
+    if not unique and len(texts):
+        # Equal texts sit side by side once sorted: number them once.
+        ordered = texts.take(pa.array(order))
+        new = np.ones(len(ordered), dtype=bool)
+        new[1:] = ~pc.equal(ordered.slice(1), ordered.slice(0, len(ordered) - 1)).to_numpy(
+            zero_copy_only=False
+        )
+        rank_of_sorted = np.cumsum(new) - 1
+        categories = ordered.filter(pa.array(new))
+    else:
+        rank_of_sorted = np.arange(len(order))
+        categories = texts.take(pa.array(order)) if len(texts) else texts
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = rank_of_sorted
+    # A value's code: its rank among the texts used (-1 stays -1).
+    lookup = np.full(size + 1, -1, dtype=np.int64)
+    lookup[np.flatnonzero(used)] = rank
+    dtype = pd.CategoricalDtype(pd.Index(categories.to_pylist(), dtype="string"))
+    final = _compact(lookup[codes], len(dtype.categories))
+    return pd.Series(pd.Categorical.from_codes(final, dtype=dtype))
+
+
+def _missing_categories(n: int) -> pd.Series:
+    """A categorical column of ``n`` missing values."""
+    return _categories([], np.full(n, -1, dtype=np.int8))
 
 
 class _Normalizer:
@@ -1427,22 +1468,30 @@ class _Normalizer:
         n = len(patient)
         data = pd.DataFrame(
             {
-                "patient_id": _strings(self.tables["patient_id"].values, patient),
-                "concept_id": _strings(concept_ids, concept),
-                "label": _strings(labels, display[concept]),
-                "kind": _strings(list(kinds), kind),
-                "system": _missing_strings(n) if sys_row is None else _strings(sys_names, sys_row),
-                "code": _missing_strings(n) if code_row is None else _strings(code_names, code_row),
+                "patient_id": _categories(self.tables["patient_id"].values, patient),
+                "concept_id": _categories(concept_ids, concept),
+                "label": _categories(labels, display[concept], unique=False),
+                "kind": _categories(list(kinds), kind),
+                "system": (
+                    _missing_categories(n)
+                    if sys_row is None
+                    else _categories(sys_names, sys_row, unique=False)
+                ),
+                "code": (
+                    _missing_categories(n)
+                    if code_row is None
+                    else _categories(code_names, code_row, unique=False)
+                ),
                 "encounter_id": (
-                    _missing_strings(n)
+                    _missing_categories(n)
                     if encounter is None
-                    else _strings(self.tables["encounter_id"].values, encounter)
+                    else _categories(self.tables["encounter_id"].values, encounter)
                 ),
                 "time": _times_series(times, unit, n),
                 "reason_id": (
-                    _missing_strings(n)
+                    _missing_categories(n)
                     if reason is None
-                    else _strings(self.tables["reason_id"].values, reason)
+                    else _categories(self.tables["reason_id"].values, reason)
                 ),
                 **{name: self._kept(name, kept) for name in self.keep},
             }

@@ -185,7 +185,9 @@ def test_duplicates_across_chunk_borders_keep_the_first(write: Writer) -> None:
     )
     records = same_records(path, encounter="visit", time="date")
     assert records.report.dropped == {"duplicate": 3}
-    assert records.data[["patient_id", "encounter_id"]].fillna("-").values.tolist() == [
+    assert records.data[["patient_id", "encounter_id"]].astype("string").fillna(
+        "-"
+    ).values.tolist() == [
         ["p1", "e1"],
         ["p1", "e1"],
         ["p2", "e2"],
