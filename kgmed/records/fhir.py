@@ -562,6 +562,7 @@ class _Missing:
 
     n: int = 0
     holders: Counter[str] = field(default_factory=Counter)
+    seen: set[int] = field(default_factory=set)
     first: str = ""
     outcomes: Counter[str] = field(default_factory=Counter)
     kinds: Counter[str] = field(default_factory=Counter)
@@ -588,7 +589,9 @@ class _Missing:
             rid = resource.get("id")
             self.first = f"{rtype}/{rid}" if rid is not None else f"a {rtype} without id"
         self.n += 1
-        self.holders[rtype] += 1
+        if id(resource) not in self.seen:  # a resource may hold several such references
+            self.seen.add(id(resource))
+            self.holders[rtype] += 1
         self.outcomes[outcome] += 1
         if kind is not None:
             self.kinds[kind] += 1
@@ -1164,8 +1167,8 @@ def _reference_notes(context: _Context) -> list[str]:
     if "not identified" in missing:
         m = missing["not identified"]
         notes.append(
-            f"subject: {_holders(m)}, such as {m.first}, name their patient by {_kinds(m)} "
-            f"that no Patient of the input matches; their observations are dropped as "
+            f"subject: {_holders(m)}, such as {m.first}, name their patient in a way that "
+            f"matches no Patient of the input ({_kinds(m)}); their observations are dropped as "
             f"{_NOT_IDENTIFIED!r} (a subject needs a reference Patient/<id>, or an identifier "
             f"of a Patient read with it)"
         )
@@ -1191,8 +1194,8 @@ def _reference_notes(context: _Context) -> list[str]:
     if "reason" in missing:
         m = missing["reason"]
         notes.append(
-            f"reasonReference: {_holders(m)}, such as {m.first}, refer to a reason not in "
-            f"the input ({_targets(m)}); those reasons are not recorded"
+            f"reasonReference: {_n(m.n, 'reference')} in {_holders(m)}, such as {m.first}, "
+            f"find no resource in the input ({_targets(m)}); those reasons are not recorded"
         )
     if "medication" in missing:
         m = missing["medication"]
@@ -1217,7 +1220,7 @@ def _n(n: int, what: str) -> str:
 def _holders(missing: _Missing) -> str:
     """``3 resources (2 Condition, 1 Observation)``."""
     by_type = ", ".join(f"{n:,} {rtype}" for rtype, n in sorted(missing.holders.items()))
-    return f"{_n(missing.n, 'resource')} ({by_type})"
+    return f"{_n(missing.holders.total(), 'resource')} ({by_type})"
 
 
 def _kinds(missing: _Missing) -> str:
