@@ -166,8 +166,16 @@ def read_fhir(
         ``batch``...), NDJSON bulk-export files (one resource per line,
         ``.ndjson`` or ``.jsonl``), folders of such files, or parsed JSON:
         a Bundle or a single resource as a dict. References between
-        resources (``urn:uuid:...`` full URLs, ``Patient/<id>``,
-        ``#contained``) are resolved across all of them.
+        resources (``urn:uuid:...`` full URLs, ``Patient/<id>``, absolute
+        and versioned URLs, ``#contained``, and an ``identifier`` alone)
+        are resolved across all of them. A subject that finds no resource
+        but names a Patient (``Patient/<id>``, ``urn:uuid:<id>``) is that
+        patient: bulk exports may hold their Patients in a file not read.
+        A subject that is, or names, a Group, Device, Encounter... is
+        dropped as ``"subject not a patient"``, never made a patient; one
+        known by no id a Patient of the input matches (an identifier, a
+        conditional or contained reference) as ``"patient not
+        identified"``.
     basket : {"patient", "encounter"}, default "patient"
         What mining counts co-occurrence in: a patient's whole record, or
         one encounter (the ``encounter`` of each resource). Per encounter,
@@ -210,6 +218,11 @@ def read_fhir(
         gives one observation per ingredient, a panel one per component); a
         date that does not parse leaves its observation without a time,
         counted as ``dates not parsed`` and named in ``report.notes``.
+        References that find no resource are counted per file as
+        ``unresolved references``, and ``report.notes``, which the printed
+        report shows, says what came of them by kind (subject, encounter,
+        reasonReference, medicationReference), naming the first Conditions
+        and Medications not found but never a patient or encounter id.
         ``report.measurements`` counts numeric observations by status and
         ``report.unknown_systems`` codings whose system kgmed does not know.
 
@@ -255,6 +268,20 @@ def read_fhir(
     1   local:amoxicillin      amoxicillin  treatment  SNOMEDCT:444814009
     >>> records.data.loc[1, ["product", "product_code"]].tolist()
     ['Amoxicillin 250 MG Oral Capsule', 'RXNORM:308182']
+
+    A subject whose Patient is not in the input keeps the id its reference
+    gives; a Group is never a patient:
+
+    >>> elsewhere = {"resourceType": "Condition", "id": "c2", "code": {"text": "Gout"},
+    ...              "subject": {"reference": "Patient/p2"}}
+    >>> ward = dict(elsewhere, id="c3", subject={"reference": "Group/g1"})
+    >>> records = read_fhir([bundle, elsewhere, ward])
+    >>> sorted(set(records.data["patient_id"])), records.report.dropped
+    (['p1', 'p2'], {'subject not a patient': 1})
+    >>> for note in records.report.notes:
+    ...     print(note.split(";")[0])
+    subject: 1 resource (1 Condition), such as Condition/c2, refer to 1 patient not in the input
+    subject: 1 resource (1 Condition), such as Condition/c3, have a subject that is no Patient (Group: 1)
     """
     _common.check_options(
         basket=basket, social=social, ingredients=ingredients, ranges=ranges, adult_age=adult_age
