@@ -500,6 +500,9 @@ def _unpack(
 _Target = tuple[str | None, str | None, _Json | None]
 # Resources by identifier (system, value), for logical references.
 _Identifiers = dict[tuple[str, str], list[_Target]]
+# The types a logical reference read by kgmed may find: a subject, an
+# encounter, a reason, a drug. Other resources' identifiers are not indexed.
+_BY_IDENTIFIER_TYPES = frozenset({"Patient", "Encounter", "Condition", "Medication"})
 
 
 def _index(
@@ -534,7 +537,7 @@ def _index(
             index[f"{rtype}/{rid}"] = target
         if entry.full_url:
             index[entry.full_url] = target
-        if ident is not None:
+        if ident is not None and rtype in _BY_IDENTIFIER_TYPES:
             for key in _identifier_keys(resource.get("identifier")):
                 identifiers.setdefault(key, []).append(target)
     return unique, index, identifiers
@@ -709,11 +712,11 @@ def _medication(entry: _Entry, context: _Context) -> None:
         elif isinstance(reference.get("display"), str) and reference["display"].strip():
             concept = {"text": reference["display"]}
             if ref.written is not None:
-                _missing(context, "medication").add(entry, outcome="display", target=ref.written)
+                _missing(context, "medication").add(entry, outcome="display", target=_written(ref))
         elif ref.written is not None:
             outcome = "other" if drop else "dropped"
             drop = drop or _NO_MEDICATION
-            _missing(context, "medication").add(entry, outcome=outcome, target=ref.written)
+            _missing(context, "medication").add(entry, outcome=outcome, target=_written(ref))
     system, code, display = _pick(concept, _DRUG_SYSTEMS, count, context)
     reason = _reason(entry, context)
     time = _first_time(
@@ -958,6 +961,11 @@ def _subject(
     return patient, encounter, drop
 
 
+def _written(ref: _Ref) -> str:
+    """A reference as written, for notes; a logical one is not spelled out."""
+    return "a reference by identifier" if ref.written == _BY_IDENTIFIER else str(ref.written)
+
+
 def _unnamed(written: str) -> str:
     """How a reference that gives no usable id names its target, for notes."""
     if written == _BY_IDENTIFIER:
@@ -1075,7 +1083,7 @@ def _reason(entry: _Entry, context: _Context) -> tuple[str | None, str | None, s
         elif ref.resource is not None:
             count["reasons not read"] += 1
         elif ref.written is not None:
-            _missing(context, "reason").add(entry, target=ref.written)
+            _missing(context, "reason").add(entry, target=_written(ref))
     for concept in resource.get("reasonCode") or []:
         found.append(_pick(concept, _CONDITION_SYSTEMS, count, context))
     # Several references to one diagnosis made at several visits are one reason.

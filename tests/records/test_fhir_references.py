@@ -320,6 +320,38 @@ def test_a_reason_code_still_counts_beside_a_reason_not_in_the_input() -> None:
     assert any("(Condition/gone)" in n for n in records.report.notes)
 
 
+def test_reasons_and_drugs_by_identifier() -> None:
+    diagnosis = condition("c1", ref("Patient/1"))
+    diagnosis["identifier"] = [{"system": "urn:problems", "value": "P-1"}]
+    medication = {
+        "resourceType": "Medication",
+        "id": "med1",
+        "identifier": [{"system": "urn:formulary", "value": "F-9"}],
+        "code": coded(RXNORM, "314076", "lisinopril 10 MG Oral Tablet"),
+    }
+    found = drug(
+        "m1",
+        medicationReference={"identifier": {"system": "urn:formulary", "value": "F-9"}},
+        reasonReference=[{"identifier": {"system": "urn:problems", "value": "P-1"}}],
+    )
+    lost = drug(
+        "m2",
+        medicationReference={"identifier": {"system": "urn:formulary", "value": "F-0"}},
+        reasonReference=[{"identifier": {"system": "urn:problems", "value": "P-0"}}],
+    )
+    records = read_fhir(bundle(person(), diagnosis, medication, found, lost))
+    assert records.data[["concept_id", "reason_id"]].values.tolist() == [
+        ["SNOMEDCT:38341003", pd.NA],
+        ["local:lisinopril", "SNOMEDCT:38341003"],
+    ]
+    assert records.report.dropped == {"medication not in the input": 1}
+    notes = [n for n in records.report.notes if n.startswith(("reasonRef", "medicationRef"))]
+    assert len(notes) == 2
+    assert all("(a reference by identifier)" in n for n in notes)
+    assert all("such as MedicationRequest/m2" in n for n in notes)
+    assert "F-0" not in str(records.report)
+
+
 def test_drugs_whose_medication_is_not_in_the_input() -> None:
     named = drug(
         "m1", medicationReference={"reference": "Medication/med1", "display": "Lisinopril"}
