@@ -22,21 +22,29 @@ import sys
 import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-import numpy as np
-import pandas as pd
 
 import kgmed
-from kgmed._progress import Stages, check_progress
-from kgmed.build import MIN_WEIGHT
 from kgmed.errors import KgmedError, ParameterError, RecordsError
-from kgmed.graph import KnowledgeGraph
-from kgmed.mining.rules import ALGORITHMS
-from kgmed.records import BASKETS, Records, RecordsReport
-from kgmed.records.core import _concat_patients
 from kgmed.schema import KINDS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from kgmed.graph import KnowledgeGraph
+    from kgmed.records import Records, RecordsReport
+
+# The command starts without pandas, numpy, networkx, rdflib or scikit-learn:
+# ``kgmed --help`` and ``kgmed -V`` load none of them, and each subcommand
+# imports what it needs when it runs. The choices and defaults its options
+# show are therefore written here; tests/test_cli.py checks that they are the
+# library's (kgmed.records.BASKETS, kgmed.mining.rules.ALGORITHMS,
+# kgmed.build.MIN_WEIGHT).
+_BASKETS: tuple[str, ...] = ("patient", "encounter")
+_ALGORITHMS: tuple[str, ...] = ("auto", "pairs", "fpgrowth", "apriori", "spark")
+_MIN_WEIGHT = 0.08
 
 __all__ = ["cli", "main"]
 
@@ -161,6 +169,13 @@ def _load(path: Path) -> KnowledgeGraph:
     return kgmed.load(path)
 
 
+def _print_version(context: click.Context, _: click.Parameter, value: bool) -> None:
+    # kgmed.__version__ is looked up when asked for, not when the command starts.
+    if value and not context.resilient_parsing:
+        click.echo(f"kgmed {kgmed.__version__}")
+        context.exit()
+
+
 @click.group(
     context_settings=_CONTEXT,
     no_args_is_help=True,
@@ -180,8 +195,14 @@ Run 'kgmed COMMAND --help' for a command's options. Exit status: 0 on
 success, 1 when the input is rejected, 2 for a usage error.
 """,
 )
-@click.version_option(
-    kgmed.__version__, "--version", "-V", prog_name="kgmed", message="%(prog)s %(version)s"
+@click.option(
+    "--version",
+    "-V",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version and exit.",
 )
 def cli() -> None:
     """Build a medical knowledge graph from patient records, and question it.
@@ -254,7 +275,7 @@ Examples:
 )
 @click.option(
     "--basket",
-    type=click.Choice(BASKETS),
+    type=click.Choice(_BASKETS),
     default="patient",
     show_default=True,
     help="Count co-occurrence per patient or per encounter.",
@@ -269,7 +290,7 @@ Examples:
     help="Privacy floor: relations and concepts seen in fewer patients are left out.",
 )
 @click.option("--max-len", type=int, default=2, show_default=True, help="Longest rule mined.")
-@click.option("--algorithm", type=click.Choice(ALGORITHMS), default="auto", show_default=True)
+@click.option("--algorithm", type=click.Choice(_ALGORITHMS), default="auto", show_default=True)
 @click.option(
     "--relations",
     type=click.Choice(["direct", "annotated", "association"]),
@@ -303,7 +324,7 @@ Examples:
 @click.option(
     "--min-weight",
     type=float,
-    default=MIN_WEIGHT,
+    default=_MIN_WEIGHT,
     show_default=True,
     help="Smallest direct weight that is material.",
 )
@@ -535,6 +556,8 @@ def _format_of(path: Path) -> str:
 
 def _header(path: Path, sep: str | None) -> list[str]:
     """Column names of a CSV file, or [] when it cannot be read (the reader says why)."""
+    import pandas as pd
+
     try:
         frame = pd.read_csv(path, nrows=0, encoding="utf-8-sig", sep=sep, engine="python")
     except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError, csv.Error):
@@ -544,6 +567,11 @@ def _header(path: Path, sep: str | None) -> list[str]:
 
 def _combine(parts: Sequence[Records]) -> Records:
     """Records read from several CSV files, as one: duplicates across files dropped."""
+    import pandas as pd
+
+    from kgmed.records import Records, RecordsReport
+    from kgmed.records.core import _concat_patients
+
     data = pd.concat([part.data for part in parts], ignore_index=True)
     kinds = data.drop_duplicates(["concept_id", "kind"])
     clash = kinds["concept_id"].duplicated(keep=False)
@@ -602,7 +630,7 @@ def _build(
     keep: str = "significant",
     max_q_value: float = 0.05,
     min_lift: float = 1.0,
-    min_weight: float = MIN_WEIGHT,
+    min_weight: float = _MIN_WEIGHT,
     adjust_for: Sequence[str] = ("age", "sex"),
     no_adjust: bool = False,
     max_memory: str | None = None,
@@ -629,6 +657,8 @@ def _build(
 def _write_outputs(
     kg: KnowledgeGraph, data: Records, out: Path, *, progress: bool | None
 ) -> dict[str, Any]:
+    from kgmed._progress import Stages, check_progress
+
     out.mkdir(parents=True, exist_ok=True)
     summary = _summary(kg, data)
     summary["out"] = str(out)
@@ -754,6 +784,8 @@ def _rules_table(kg: KnowledgeGraph) -> pd.DataFrame:
 
 def _write_csv(table: pd.DataFrame, path: Path) -> Path:
     """Write a table as CSV, with text cells defused for spreadsheets."""
+    import pandas as pd
+
     safe = table.copy()
     for column in safe.columns:
         if pd.api.types.is_string_dtype(safe[column]) or safe[column].dtype == object:
@@ -1198,6 +1230,9 @@ def html(
 
 def _plain(value: Any) -> Any:
     """``value`` as JSON has it: numpy scalars as numbers, NaN as null."""
+    import numpy as np
+    import pandas as pd
+
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
@@ -1231,6 +1266,9 @@ def _terminal_width() -> int:
 
 
 def _cell(value: Any, column: str) -> str:
+    import numpy as np
+    import pandas as pd
+
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, (bool, np.bool_)):
@@ -1253,6 +1291,8 @@ def _print_table(table: pd.DataFrame, width: int | None = None) -> None:
     Text columns are cut short (with an ellipsis) before any column is left
     out; a note says what was left out. ``--json`` prints everything.
     """
+    import pandas as pd
+
     width = width or _terminal_width()
     columns = [str(c) for c in table.columns]
     cells = [[_cell(v, c) for v in table[c]] for c in columns]
