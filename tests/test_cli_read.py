@@ -221,6 +221,9 @@ def test_build_reads_the_kaggle_wide_table(shared_data, tmp_path, capsys):
     notes = summary["records"]["notes"]
     assert any(warning in note and "--patient" in note for note in notes)
     assert warning in (tmp_path / "report.txt").read_text(encoding="utf-8")
+    # docs/cli.md quotes the warning as the command prints it.
+    page = " ".join((ROOT / "docs" / "cli.md").read_text(encoding="utf-8").split())
+    assert " ".join(err.split()) in page
 
 
 @pytest.mark.shared_data
