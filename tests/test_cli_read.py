@@ -404,3 +404,26 @@ def test_a_synthea_folder_per_run(shared_data, tmp_path, capsys):
         "output/csv: holds 2 Synthea runs, one folder each "
         "(2024_01_02T03_04_05Z, 2024_02_03T04_05_06Z); pass the folder of the run to read",
     )
+
+
+def test_encoding_and_fhir(tmp_path, capsys, monkeypatch):
+    import inspect
+
+    bundle = tmp_path / "bundle.json"
+    bundle.write_text(json.dumps({"resourceType": "Bundle", "entry": []}), encoding="utf-8")
+    if "encoding" in inspect.signature(kgmed.read_fhir).parameters:
+        calls: list[dict[str, Any]] = []
+
+        def spy(*args: Any, **options: Any) -> Any:
+            calls.append(options)
+            raise kgmed.RecordsError("stop here")
+
+        monkeypatch.setattr(kgmed, "read_fhir", spy)
+        status, _, err = _run(capsys, "build", bundle, "--encoding", "utf-16")
+        assert status == 1
+        assert calls[0]["encoding"] == "utf-16"
+    else:
+        # This read_fhir reads JSON as UTF-8 only: the option is refused, not ignored.
+        status, _, err = _run(capsys, "build", bundle, "--encoding", "utf-16")
+        assert status == 2
+        assert "--encoding: FHIR files are read as JSON, which is UTF-8" in err
