@@ -357,6 +357,35 @@ def reader_rows(results: list[Result]) -> list[list[str]]:
     ]
 
 
+#: How long the command takes to start: a fresh interpreter runs each to the end.
+COMMAND_START = {
+    "python -c pass": ["-c", "pass"],
+    "kgmed -V": ["-m", "kgmed", "-V"],
+    "kgmed --help": ["-m", "kgmed", "--help"],
+    "kgmed build --help": ["-m", "kgmed", "build", "--help"],
+}
+
+
+def command_start(repeats: int) -> dict[str, float]:
+    """Median wall time of starting the command, next to a bare interpreter's start."""
+    medians = {}
+    for label, args in COMMAND_START.items():
+        seconds = []
+        for _ in range(max(repeats, 5)):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, check=True)
+            seconds.append(time.perf_counter() - start)
+        medians[label] = statistics.median(seconds)
+    return medians
+
+
+def command_start_lines(medians: dict[str, float]) -> list[str]:
+    if not medians:
+        return []
+    figures = ", ".join(f"`{label}` {seconds:.2f} s" for label, seconds in medians.items())
+    return [f"Command start (median wall time of a fresh process, at least 5 runs): {figures}.", ""]
+
+
 # -- the driver ------------------------------------------------------------------
 
 
@@ -608,6 +637,7 @@ def results_markdown(
     scale: Result | None = None,
     cohorts: list[Result] | None = None,
     realdata: list[str] | None = None,
+    start: dict[str, float] | None = None,
 ) -> str:
     from cohort_cases import cohort_section
     from html_cases import html_section
@@ -639,7 +669,7 @@ def results_markdown(
         "",
         *notes,
         "",
-        *reader_section(readers or []),
+        *reader_section(readers or [], start),
         *rdf_section(rdf or []),
         *html_section(html or []),
         *scale_section(scale),
@@ -675,8 +705,8 @@ def results_markdown(
     return "\n".join(lines) + "\n"
 
 
-def reader_section(readers: list[Result]) -> list[str]:
-    """RESULTS.md's table of readers: an export folder read into Records."""
+def reader_section(readers: list[Result], start: dict[str, float] | None = None) -> list[str]:
+    """RESULTS.md's table of readers (an export folder read into Records), and the command's start."""
     if not readers:
         return []
     return [
@@ -689,6 +719,7 @@ def reader_section(readers: list[Result]) -> list[str]:
         "",
         markdown_table(READER_HEADER, reader_rows(readers)),
         "",
+        *command_start_lines(start or {}),
     ]
 
 
@@ -869,6 +900,7 @@ def main(argv: list[str] | None = None) -> None:
         check_same_rules(by_case["mine_rules"], by_case["mlxtend"])
         results.append(by_case)
     readers = [run_worker(case, folder, 0, args.repeats) for case, folder in reader_cases]
+    start = command_start(args.repeats) if readers else {}
     rdf: list[Result] = []
     if wanted["rdf"]:
         # Before the quality section, which runs in this process: a worker's
@@ -914,6 +946,8 @@ def main(argv: list[str] | None = None) -> None:
     if readers:
         print()
         print(markdown_table(READER_HEADER, reader_rows(readers)))
+        print()
+        print("\n".join(command_start_lines(start)))
     if rdf:
         print()
         print("\n".join(rdf_section(rdf)))
@@ -957,6 +991,7 @@ def main(argv: list[str] | None = None) -> None:
                 scale,
                 cohorts,
                 realdata,
+                start,
             )
         )
         print(f"\nwrote {RESULTS.relative_to(ROOT)}")

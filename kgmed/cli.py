@@ -14,29 +14,40 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import inspect
 import json
 import math
 import os
+import re
+import shlex
 import shutil
 import sys
 import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-import numpy as np
-import pandas as pd
 
 import kgmed
-from kgmed._progress import Stages, check_progress
-from kgmed.build import MIN_WEIGHT
 from kgmed.errors import KgmedError, ParameterError, RecordsError
-from kgmed.graph import KnowledgeGraph
-from kgmed.mining.rules import ALGORITHMS
-from kgmed.records import BASKETS, Records, RecordsReport
-from kgmed.records.core import _concat_patients
 from kgmed.schema import KINDS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from kgmed.graph import KnowledgeGraph
+    from kgmed.records import Records, RecordsReport
+
+# The command starts without pandas, numpy, networkx, rdflib or scikit-learn:
+# ``kgmed --help`` and ``kgmed -V`` load none of them, and each subcommand
+# imports what it needs when it runs. The choices and defaults its options
+# show are therefore written here; tests/test_cli.py checks that they are the
+# library's (kgmed.records.BASKETS, kgmed.mining.rules.ALGORITHMS,
+# kgmed.build.MIN_WEIGHT).
+_BASKETS: tuple[str, ...] = ("patient", "encounter")
+_ALGORITHMS: tuple[str, ...] = ("auto", "pairs", "fpgrowth", "apriori", "spark")
+_MIN_WEIGHT = 0.08
 
 __all__ = ["cli", "main"]
 
@@ -117,18 +128,116 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _error("interrupted")
         return 130
-    except (KgmedError, OSError) as err:
-        # OSError: an output folder that cannot be made or written (a file of
-        # that name, no permission, disk full) is the user's to fix.
+    except KgmedError as err:
+        _error(_speak_options(str(err), cli.commands.get(args[0]) if args else None))
+        return 1
+    except OSError as err:
+        # An output folder that cannot be made or written (a file of that
+        # name, no permission, disk full) is the user's to fix.
         _error(str(err))
         return 1
     return result if isinstance(result, int) else 0
 
 
-def _error(message: str) -> None:
+def _error(message: str, what: str = "error") -> None:
     """One line on standard error, however many the message had."""
     text = " ".join(line.strip() for line in str(message).splitlines() if line.strip())
-    click.echo(f"kgmed: error: {text}", err=True)
+    click.echo(f"kgmed: {what}: {text}", err=True)
+
+
+#: The library's messages name its keyword arguments ("pass sep=", "Pass
+#: patient=<column>"); the command's name the options that set them. A keyword
+#: is turned into its option only in a command that has that option.
+_OPTION_OF = {
+    "sep": "--sep",
+    "encoding": "--encoding",
+    "patient": "--patient",
+    "concept": "--concept",
+    "kind": "--kind",
+    "code": "--code",
+    "system": "--system",
+    "encounter": "--encounter",
+    "time": "--time",
+    "age": "--age",
+    "birth_date": "--birth-date",
+    "sex": "--sex",
+    "covariates": "--covariate",
+    "chunksize": "--chunksize",
+    "basket": "--basket",
+    "kinds": "--kinds",
+    "indicators": "--indicators",
+    "format": "--format",
+}
+#: The readers' names, as the --format that chooses each.
+_READER_FORMAT = {
+    "read_records": "csv",
+    "read_synthea": "synthea",
+    "read_fhir": "fhir",
+    "read_omop": "omop",
+}
+_READER_USES = re.compile(r"(?<![\w.])(" + "|".join(_READER_FORMAT) + r")\b(?!\()")
+_KEYWORD = r"(?<![\w.-])(?P<keyword>" + "|".join(_OPTION_OF) + r")"
+_KEYWORD_USES = re.compile(
+    # kinds['symptom']=<column>: the option and its KIND=
+    _KEYWORD + r"\[(?P<q>['\"])(?P<key>[^'\"]*)(?P=q)\]="
+    # pass chunksize=None: leave the option out
+    r"|(?P<none_keyword>pass " + _KEYWORD.replace("keyword", "none") + r")=None\b"
+    # sep=';', basket='encounter': the option and its value
+    r"|" + _KEYWORD.replace("keyword", "quoted") + r"=(?P<qq>['\"])(?P<value>[^'\"]*)(?P=qq)"
+    # patient=<column>, sep= (nothing after it)
+    r"|" + _KEYWORD.replace("keyword", "bare") + r"=(?P<after>[<\w{(\[-])?"
+)
+
+
+def _speak_options(message: str, command: click.Command | None = None) -> str:
+    """``message`` with the library's keyword arguments named as the command's options.
+
+    Examples
+    --------
+    >>> from kgmed.cli import _speak_options, cli
+    >>> build = cli.commands["build"]
+    >>> _speak_options("x.csv: found one column; Pass sep= if fields are split by ';'", build)
+    "x.csv: found one column; Pass --sep if fields are split by ';'"
+    >>> _speak_options("column 'pid' not found. Pass patient=<column> or rename it.", build)
+    "column 'pid' not found. Pass --patient <column> or rename it."
+    >>> _speak_options("pass encoding='latin-1' or the file's encoding", build)
+    "pass --encoding latin-1 or the file's encoding"
+    >>> _speak_options("Pass kinds['symptom']=<column> or rename the column.", build)
+    'Pass --kinds symptom=<column> or rename the column.'
+    >>> _speak_options("pass format=", cli.commands["query"])  # query has no --format
+    'pass format='
+    """
+    if command is None:
+        context = click.get_current_context(silent=True)
+        command = context.command if context is not None else None
+    if command is None:
+        return message
+    has = {opt for param in command.params for opt in param.opts}
+
+    def option(keyword: str) -> str | None:
+        name = _OPTION_OF[keyword]
+        return name if name in has else None
+
+    def replace(match: re.Match[str]) -> str:
+        whole = match.group(0)
+        if match.group("keyword"):
+            name = option(match.group("keyword"))
+            return f"{name} {match.group('key')}=" if name else whole
+        if match.group("none"):
+            name = option(match.group("none"))
+            return f"leave out {name}" if name else whole
+        if match.group("quoted"):
+            name = option(match.group("quoted"))
+            value = match.group("value")
+            return f"{name} {shlex.quote(value)}" if name else whole
+        name = option(match.group("bare"))
+        after = match.group("after") or ""
+        return f"{name} {after}" if name and after else (name or whole)
+
+    message = _KEYWORD_USES.sub(replace, message)
+    if "--format" in has:
+        message = _READER_USES.sub(lambda m: f"--format {_READER_FORMAT[m.group(0)]}", message)
+    return message
 
 
 # -- shared options --------------------------------------------------------
@@ -161,6 +270,13 @@ def _load(path: Path) -> KnowledgeGraph:
     return kgmed.load(path)
 
 
+def _print_version(context: click.Context, _: click.Parameter, value: bool) -> None:
+    # kgmed.__version__ is looked up when asked for, not when the command starts.
+    if value and not context.resilient_parsing:
+        click.echo(f"kgmed {kgmed.__version__}")
+        context.exit()
+
+
 @click.group(
     context_settings=_CONTEXT,
     no_args_is_help=True,
@@ -180,8 +296,14 @@ Run 'kgmed COMMAND --help' for a command's options. Exit status: 0 on
 success, 1 when the input is rejected, 2 for a usage error.
 """,
 )
-@click.version_option(
-    kgmed.__version__, "--version", "-V", prog_name="kgmed", message="%(prog)s %(version)s"
+@click.option(
+    "--version",
+    "-V",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version and exit.",
 )
 def cli() -> None:
     """Build a medical knowledge graph from patient records, and question it.
@@ -201,10 +323,15 @@ def cli() -> None:
 Examples:
   kgmed build visits.csv --out out/
   kgmed build visits.csv --patient pid --concept term --kind symptom --out out/
+  kgmed build visits.csv --encoding cp1252 --out out/
   kgmed build conditions.csv medications.csv --out out/
-  kgmed build synthea/csv/ --out out/                  # the format is detected
+  kgmed build synthea/output/ --out out/        # the format is detected: output/csv
+  kgmed build synthea/output/ --format fhir --out out/      # output/fhir
   kgmed build fhir/ more/bundle.json --format fhir --out out/
   kgmed build omop/ --format omop --basket encounter --out out/
+  kgmed build dataset.csv --kinds disease=Disease --kinds 'symptom=Symptom_*' --out out/
+  kgmed build cases.csv --patient case --kinds disease=diagnosis \\
+      --indicators 'symptom=sym_*' --out out/
 """,
 )
 @click.argument("records", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -224,11 +351,12 @@ Examples:
     show_default=True,
     help="Output folder.",
 )
-@click.option("--patient", default="patient_id", show_default=True, help="CSV: patient id column.")
-@click.option("--concept", default="concept", show_default=True, help="CSV: concept label column.")
 @click.option(
-    "--kind", default="kind", show_default=True, help="CSV: kind column, or one kind for all rows."
+    "--patient",
+    help="CSV: patient id column [default: patient_id; in a wide table none, each row is a case].",
 )
+@click.option("--concept", help="CSV: concept label column [default: concept].")
+@click.option("--kind", help="CSV: kind column, or one kind for all rows [default: kind].")
 @click.option("--code", help="CSV: code column (default: 'code' if present).")
 @click.option("--system", help="CSV: coding system column or name (default: 'system' if present).")
 @click.option("--encounter", help="CSV: encounter id column (needed for --basket encounter).")
@@ -246,7 +374,28 @@ Examples:
     help="CSV: a column constant per patient to adjust for too (repeat the option; "
     "also give it to --adjust-for).",
 )
-@click.option("--sep", help="CSV: field separator (default: guessed from the file).")
+@click.option(
+    "--kinds",
+    "kinds",
+    multiple=True,
+    metavar="KIND=COLUMN",
+    help="CSV, wide table (one case per row): the column, or glob pattern of columns, whose "
+    "cells are concepts of KIND, such as disease=Disease or 'symptom=Symptom_*' (repeat the "
+    "option).",
+)
+@click.option(
+    "--indicators",
+    "indicators",
+    multiple=True,
+    metavar="KIND=COLUMN",
+    help="CSV, wide table: one-hot columns (1/0, yes/no, true/false) named after concepts "
+    "of KIND, such as symptom=itching or 'symptom=sym_*' (repeat the option).",
+)
+@click.option("--sep", help="CSV: field separator (default: a tab for .tsv files, ',' otherwise).")
+@click.option(
+    "--encoding",
+    help="Text encoding of the record files, such as utf-8 or cp1252 (default: the reader's).",
+)
 @click.option(
     "--chunksize",
     type=click.IntRange(min=1),
@@ -254,7 +403,7 @@ Examples:
 )
 @click.option(
     "--basket",
-    type=click.Choice(BASKETS),
+    type=click.Choice(_BASKETS),
     default="patient",
     show_default=True,
     help="Count co-occurrence per patient or per encounter.",
@@ -269,7 +418,7 @@ Examples:
     help="Privacy floor: relations and concepts seen in fewer patients are left out.",
 )
 @click.option("--max-len", type=int, default=2, show_default=True, help="Longest rule mined.")
-@click.option("--algorithm", type=click.Choice(ALGORITHMS), default="auto", show_default=True)
+@click.option("--algorithm", type=click.Choice(_ALGORITHMS), default="auto", show_default=True)
 @click.option(
     "--relations",
     type=click.Choice(["direct", "annotated", "association"]),
@@ -303,7 +452,7 @@ Examples:
 @click.option(
     "--min-weight",
     type=float,
-    default=MIN_WEIGHT,
+    default=_MIN_WEIGHT,
     show_default=True,
     help="Smallest direct weight that is material.",
 )
@@ -336,6 +485,14 @@ def build(records: tuple[Path, ...], out: Path, top: int, as_json: bool, **optio
     (an interactive page), nodes.csv, edges.csv, rules.csv, report.txt (what
     the reader kept and dropped) and summary.json, and prints a summary. No
     patient identifier is written.
+
+    RECORDS are CSV files (one observation per row), a Synthea CSV export
+    (its output/ folder reads output/csv, or output/fhir when that is all it
+    holds), FHIR files or folders, or an OMOP CDM folder. A wide CSV table,
+    one case per row (Disease, Symptom_1, ..., Symptom_17), is read with
+    --kinds (columns of labels) and --indicators (one-hot columns named after
+    concepts); without --patient each row is a case of its own, and a warning
+    says so when most rows repeat another.
     """
     progress = options.pop("progress")
     data = _read(records, progress=progress, **options)
@@ -426,9 +583,9 @@ def _read(
     paths: Sequence[Path],
     *,
     fmt: str,
-    patient: str,
-    concept: str,
-    kind: str,
+    patient: str | None,
+    concept: str | None,
+    kind: str | None,
     code: str | None,
     system: str | None,
     encounter: str | None,
@@ -436,6 +593,9 @@ def _read(
     chunksize: int | None,
     basket: str,
     progress: bool | None,
+    encoding: str | None = None,
+    kinds: Sequence[str] = (),
+    indicators: Sequence[str] = (),
     age: str | None = None,
     birth_date: str | None = None,
     time_column: str | None = None,
@@ -443,48 +603,145 @@ def _read(
     covariates: Sequence[str] = (),
     **_: Any,
 ) -> Records:
-    if fmt == "auto":
-        fmt = _detect_format(paths)
+    from kgmed.records.detect import detect_format
+
+    wide = {
+        "kinds": _wide_option("--kinds", kinds),
+        "indicators": _wide_option("--indicators", indicators),
+    }
+    is_wide = bool(kinds or indicators)
+    if is_wide:
+        _check_wide_options(
+            fmt,
+            basket,
+            {
+                "--concept": concept,
+                "--kind": kind,
+                "--code": code,
+                "--system": system,
+                "--encounter": encounter,
+                "--time": time_column,
+                "--birth-date": birth_date,
+                "--chunksize": chunksize,
+            },
+        )
+    found = detect_format(paths, format=fmt)
+    fmt, paths = found.format, list(found.paths)
+    for note in found.notes:
+        _note(note)
+    if is_wide and fmt != "csv":
+        raise click.UsageError(
+            f"--kinds and --indicators read a CSV table; these records are {fmt}"
+        )
     if fmt in ("synthea", "omop") and len(paths) != 1:
         raise click.BadParameter(
             f"--format {fmt} reads one folder; got {len(paths)} paths", param_hint="RECORDS"
         )
+    # No --encoding: the reader's own default applies.
+    text: dict[str, Any] = {} if encoding is None else {"encoding": encoding}
     if fmt == "synthea":
-        return kgmed.read_synthea(paths[0], basket=basket, progress=progress)
-    if fmt == "omop":
-        return kgmed.read_omop(paths[0], basket=basket, progress=progress)
-    if fmt == "fhir":
-        records = kgmed.read_fhir(list(paths), basket=basket, progress=progress)
-        return _without_file_names(records, paths)
-    parts = []
-    for path in paths:
-        header = _header(path, sep)
-        column_code = code or ("code" if "code" in header else None)
-        column_system = system or ("system" if "system" in header and column_code else None)
-        # Who the patients are, for adjusting: named, or the usual column names.
-        column_age = age or ("age" if "age" in header and not birth_date else None)
-        column_sex = sex or ("sex" if "sex" in header else None)
-        parts.append(
-            kgmed.read_records(
-                path,
-                patient=patient,
-                concept=concept,
-                kind=kind,
-                code=column_code,
-                system=column_system,
-                encounter=encounter,
-                time=time_column,
-                age=column_age,
-                birth_date=birth_date,
-                sex=column_sex,
-                covariates=tuple(covariates),
-                basket=basket,
-                sep=sep,
-                chunksize=chunksize,
-                progress=progress,
+        records = kgmed.read_synthea(paths[0], basket=basket, progress=progress, **text)
+    elif fmt == "omop":
+        records = kgmed.read_omop(paths[0], basket=basket, progress=progress, **text)
+    elif fmt == "fhir":
+        if text and "encoding" not in inspect.signature(kgmed.read_fhir).parameters:
+            raise click.UsageError("--encoding: FHIR files are read as JSON, which is UTF-8")
+        records = kgmed.read_fhir(paths, basket=basket, progress=progress, **text)
+        records = _without_file_names(records, paths)
+    else:
+        parts = []
+        for path in paths:
+            header = _header(path, sep, encoding)
+            column_code = code or ("code" if "code" in header else None)
+            column_system = system or ("system" if "system" in header and column_code else None)
+            # Who the patients are, for adjusting: named, or the usual column names.
+            column_age = age or ("age" if "age" in header and not birth_date else None)
+            column_sex = sex or ("sex" if "sex" in header else None)
+            columns: dict[str, Any] = (
+                {"patient": patient, **wide}
+                if is_wide
+                else {
+                    "patient": patient or "patient_id",
+                    "concept": concept or "concept",
+                    "kind": kind or "kind",
+                    "code": column_code,
+                    "system": column_system,
+                    "encounter": encounter,
+                    "time": time_column,
+                    "birth_date": birth_date,
+                    "basket": basket,
+                    "chunksize": chunksize,
+                }
             )
+            parts.append(
+                kgmed.read_records(
+                    path,
+                    **columns,
+                    age=column_age,
+                    sex=column_sex,
+                    covariates=tuple(covariates),
+                    sep=sep,
+                    progress=progress,
+                    **text,
+                )
+            )
+        records = parts[0] if len(parts) == 1 else _combine(parts)
+    # The report (printed, and written as report.txt) speaks the command's options.
+    records.report.notes = [_speak_options(note) for note in [*found.notes, *records.report.notes]]
+    for note in records.report.notes:
+        if note.startswith("warning: "):
+            _note(note.removeprefix("warning: "), what="warning")
+    return records
+
+
+def _wide_option(option: str, values: Sequence[str]) -> dict[str, list[str]]:
+    """``--kinds disease=Disease --kinds 'symptom=Symptom_*'`` as the reader takes it."""
+    from kgmed.schema import normalize_kind
+
+    by_kind: dict[str, list[str]] = {}
+    for value in values:
+        kind, equals, column = value.partition("=")
+        if not equals or not kind.strip() or not column:
+            raise click.BadParameter(
+                f"{value!r}: give KIND=COLUMN, such as disease=Disease or 'symptom=Symptom_*'",
+                param_hint=option,
+            )
+        kind = kind.strip()
+        try:
+            normalize_kind(kind)
+        except KgmedError as err:
+            try:
+                normalize_kind(column)
+            except KgmedError:
+                raise click.BadParameter(f"{value!r}: {err}", param_hint=option) from None
+            raise click.BadParameter(
+                f"{value!r}: the kind comes first, then the column: {option} {column}={kind}",
+                param_hint=option,
+            ) from None
+        by_kind.setdefault(kind, []).append(column)
+    return by_kind
+
+
+def _check_wide_options(fmt: str, basket: str, long_only: Mapping[str, object]) -> None:
+    """A wide table (--kinds, --indicators) is one case per row: refuse what a long table takes."""
+    given = [option for option, value in long_only.items() if value is not None]
+    if given:
+        raise click.UsageError(
+            f"{', '.join(given)}: for a long table (one observation per row); with --kinds "
+            f"or --indicators each row is a case and each chosen cell a concept"
         )
-    return parts[0] if len(parts) == 1 else _combine(parts)
+    if basket != "patient":
+        raise click.UsageError(
+            "--basket encounter needs encounters; a wide table (--kinds, --indicators) has one "
+            "case per row"
+        )
+    if fmt not in ("auto", "csv"):
+        raise click.UsageError(f"--kinds and --indicators read a CSV table, not --format {fmt}")
+
+
+def _note(message: str, what: str = "note") -> None:
+    """A note or warning on standard error, in the command's words."""
+    _error(_speak_options(message), what=what)
 
 
 def _without_file_names(records: Records, paths: Sequence[Path]) -> Records:
@@ -504,39 +761,19 @@ def _without_file_names(records: Records, paths: Sequence[Path]) -> Records:
     return records
 
 
-def _detect_format(paths: Sequence[Path]) -> str:
-    """The reader for ``paths``, from their names and what a folder holds."""
-    found = {_format_of(path) for path in paths}
-    if len(found) > 1:
-        raise ParameterError(
-            f"the records mix formats ({', '.join(sorted(found))}); pass --format, or "
-            f"build each kind on its own"
-        )
-    return found.pop()
-
-
-def _format_of(path: Path) -> str:
-    suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
-    if not path.is_dir():
-        return "fhir" if suffixes and suffixes[-1] in (".json", ".ndjson") else "csv"
-    names = {p.name.lower() for p in path.iterdir()}
-    if {"patients.csv", "conditions.csv"} <= names:
-        return "synthea"
-    if "person.csv" in names or "condition_occurrence.csv" in names:
-        return "omop"
-    if any(name.endswith((".json", ".ndjson", ".json.gz", ".ndjson.gz")) for name in names):
-        return "fhir"
-    raise ParameterError(
-        f"{path}: cannot tell what this folder holds (no patients.csv and conditions.csv "
-        f"for Synthea, no person.csv for OMOP, no .json or .ndjson for FHIR); "
-        f"pass --format"
-    )
-
-
-def _header(path: Path, sep: str | None) -> list[str]:
+def _header(path: Path, sep: str | None, encoding: str | None = None) -> list[str]:
     """Column names of a CSV file, or [] when it cannot be read (the reader says why)."""
+    import pandas as pd
+
     try:
-        frame = pd.read_csv(path, nrows=0, encoding="utf-8-sig", sep=sep, engine="python")
+        frame = pd.read_csv(
+            path,
+            nrows=0,
+            encoding=encoding or "utf-8-sig",
+            encoding_errors="replace",
+            sep=sep,
+            engine="python",
+        )
     except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError, csv.Error):
         return []
     return [str(c) for c in frame.columns]
@@ -544,6 +781,11 @@ def _header(path: Path, sep: str | None) -> list[str]:
 
 def _combine(parts: Sequence[Records]) -> Records:
     """Records read from several CSV files, as one: duplicates across files dropped."""
+    import pandas as pd
+
+    from kgmed.records import Records, RecordsReport
+    from kgmed.records.core import _concat_patients
+
     data = pd.concat([part.data for part in parts], ignore_index=True)
     kinds = data.drop_duplicates(["concept_id", "kind"])
     clash = kinds["concept_id"].duplicated(keep=False)
@@ -602,7 +844,7 @@ def _build(
     keep: str = "significant",
     max_q_value: float = 0.05,
     min_lift: float = 1.0,
-    min_weight: float = MIN_WEIGHT,
+    min_weight: float = _MIN_WEIGHT,
     adjust_for: Sequence[str] = ("age", "sex"),
     no_adjust: bool = False,
     max_memory: str | None = None,
@@ -629,6 +871,8 @@ def _build(
 def _write_outputs(
     kg: KnowledgeGraph, data: Records, out: Path, *, progress: bool | None
 ) -> dict[str, Any]:
+    from kgmed._progress import Stages, check_progress
+
     out.mkdir(parents=True, exist_ok=True)
     summary = _summary(kg, data)
     summary["out"] = str(out)
@@ -754,6 +998,8 @@ def _rules_table(kg: KnowledgeGraph) -> pd.DataFrame:
 
 def _write_csv(table: pd.DataFrame, path: Path) -> Path:
     """Write a table as CSV, with text cells defused for spreadsheets."""
+    import pandas as pd
+
     safe = table.copy()
     for column in safe.columns:
         if pd.api.types.is_string_dtype(safe[column]) or safe[column].dtype == object:
@@ -1198,6 +1444,9 @@ def html(
 
 def _plain(value: Any) -> Any:
     """``value`` as JSON has it: numpy scalars as numbers, NaN as null."""
+    import numpy as np
+    import pandas as pd
+
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
@@ -1231,6 +1480,9 @@ def _terminal_width() -> int:
 
 
 def _cell(value: Any, column: str) -> str:
+    import numpy as np
+    import pandas as pd
+
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, (bool, np.bool_)):
@@ -1253,6 +1505,8 @@ def _print_table(table: pd.DataFrame, width: int | None = None) -> None:
     Text columns are cut short (with an ellipsis) before any column is left
     out; a note says what was left out. ``--json`` prints everything.
     """
+    import pandas as pd
+
     width = width or _terminal_width()
     columns = [str(c) for c in table.columns]
     cells = [[_cell(v, c) for v in table[c]] for c in columns]

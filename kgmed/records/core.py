@@ -1032,7 +1032,7 @@ def _from_wide(
         long = long.loc[~empty]
     if len(long) == 0:
         raise EmptyRecordsError(f"{source}: no cell of the chosen columns holds a concept")
-    return _canonical(
+    records = _canonical(
         long.drop(columns="_position"),
         n_read=n_read,
         dropped=dropped,
@@ -1044,6 +1044,34 @@ def _from_wide(
         names=df.index,
         positions=long["_position"].to_numpy(),
         about=about_columns,
+    )
+    repeated = _repeated_rows(df) if patient is None else None
+    if repeated is not None:
+        records.report.notes.append(repeated)
+    return records
+
+
+def _repeated_rows(df: pd.DataFrame) -> str | None:
+    """A warning when most rows of a wide table, each its own patient, repeat another row.
+
+    Each row of a table without a patient column counts as one patient: a
+    table of cases repeated (the Kaggle disease-symptom table holds 4,920
+    rows, 304 of them distinct) counts every copy as another patient, which
+    inflates every count and makes every association look significant.
+    """
+    if len(df) < 2:
+        return None
+    try:
+        n_distinct = len(df) - int(df.duplicated().sum())
+    except TypeError:  # cells pandas cannot hash (lists): not a table read from a file
+        return None
+    if 2 * n_distinct > len(df):
+        return None
+    return (
+        f"warning: {len(df):,} rows count as {len(df):,} patients, but only "
+        f"{n_distinct:,} rows are distinct: each repeat counts as another patient, which "
+        f"inflates every count and significance. Pass patient= if the rows are visits of "
+        f"fewer patients, or drop the repeated rows if they are copies of one case"
     )
 
 

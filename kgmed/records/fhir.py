@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, NamedTuple, Union
 
 import pandas as pd
 
@@ -102,6 +102,16 @@ _QUALIFIERS = frozenset({"260385009", "10828004", "260415000", "260373001"})
 # something that did not happen.
 _VOID_STATUSES = frozenset({"entered-in-error", "refuted", "cancelled", "not-done"})
 
+# Why an observation is dropped, besides the reasons every reader gives
+# (kgmed.records._common): its subject is a Group, Device...; it names its
+# patient in no way kgmed can tell who they are; its drug is a Medication
+# that is not in the input and the reference gives no name either.
+_NOT_A_PATIENT = "subject not a patient"
+_NOT_IDENTIFIED = "patient not identified"
+_NO_MEDICATION = "medication not in the input"
+# How many references a note names.
+_NAMED = 3
+
 _FACTS = (
     "file",
     "entry",
@@ -156,8 +166,16 @@ def read_fhir(
         ``batch``...), NDJSON bulk-export files (one resource per line,
         ``.ndjson`` or ``.jsonl``), folders of such files, or parsed JSON:
         a Bundle or a single resource as a dict. References between
-        resources (``urn:uuid:...`` full URLs, ``Patient/<id>``,
-        ``#contained``) are resolved across all of them.
+        resources (``urn:uuid:...`` full URLs, ``Patient/<id>``, absolute
+        and versioned URLs, ``#contained``, and an ``identifier`` alone)
+        are resolved across all of them. A subject that finds no resource
+        but names a Patient (``Patient/<id>``, ``urn:uuid:<id>``) is that
+        patient: bulk exports may hold their Patients in a file not read.
+        A subject that is, or names, a Group, Device, Encounter... is
+        dropped as ``"subject not a patient"``, never made a patient; one
+        known by no id a Patient of the input matches (an identifier, a
+        conditional or contained reference) as ``"patient not
+        identified"``.
     basket : {"patient", "encounter"}, default "patient"
         What mining counts co-occurrence in: a patient's whole record, or
         one encounter (the ``encounter`` of each resource). Per encounter,
@@ -200,6 +218,11 @@ def read_fhir(
         gives one observation per ingredient, a panel one per component); a
         date that does not parse leaves its observation without a time,
         counted as ``dates not parsed`` and named in ``report.notes``.
+        References that find no resource are counted per file as
+        ``unresolved references``, and ``report.notes``, which the printed
+        report shows, says what came of them by kind (subject, encounter,
+        reasonReference, medicationReference), naming the first Conditions
+        and Medications not found but never a patient or encounter id.
         ``report.measurements`` counts numeric observations by status and
         ``report.unknown_systems`` codings whose system kgmed does not know.
 
@@ -245,6 +268,20 @@ def read_fhir(
     1   local:amoxicillin      amoxicillin  treatment  SNOMEDCT:444814009
     >>> records.data.loc[1, ["product", "product_code"]].tolist()
     ['Amoxicillin 250 MG Oral Capsule', 'RXNORM:308182']
+
+    A subject whose Patient is not in the input keeps the id its reference
+    gives; a Group is never a patient:
+
+    >>> elsewhere = {"resourceType": "Condition", "id": "c2", "code": {"text": "Gout"},
+    ...              "subject": {"reference": "Patient/p2"}}
+    >>> ward = dict(elsewhere, id="c3", subject={"reference": "Group/g1"})
+    >>> records = read_fhir([bundle, elsewhere, ward])
+    >>> sorted(set(records.data["patient_id"])), records.report.dropped
+    (['p1', 'p2'], {'subject not a patient': 1})
+    >>> for note in records.report.notes:
+    ...     print(note.split(";")[0])
+    subject: 1 resource (1 Condition), such as Condition/c2, refer to 1 patient not in the input
+    subject: 1 resource (1 Condition), such as Condition/c3, have a subject that is no Patient (Group: 1)
     """
     _common.check_options(
         basket=basket, social=social, ingredients=ingredients, ranges=ranges, adult_age=adult_age
@@ -256,14 +293,15 @@ def read_fhir(
     for name, item in progress_bar(inputs, show=show, desc="reading FHIR", unit="file"):
         for where, resource in _parsed(name, item, counts[name]):
             _unpack(resource, name, where, None, entries, counts[name], top=True)
-    unique, index = _index(entries, counts)
-    context = _Context(index=index, counts=counts)
+    unique, index, identifiers = _index(entries, counts)
+    context = _Context(index=index, identifiers=identifiers, counts=counts)
     for entry in unique:
         _read_resource(entry, context)
     facts = pd.DataFrame(context.rows, columns=list(_FACTS))
     if len(facts) == 0:
         raise EmptyRecordsError(f"{source}: {_nothing_read(counts)}")
     births, notes = _births(context)
+    notes += _reference_notes(context)
     facts, measurements = _classify(
         facts,
         basket=basket,
@@ -460,15 +498,25 @@ def _unpack(
 
 # A resolved reference: the resource's type and id, and the resource when in the input.
 _Target = tuple[str | None, str | None, _Json | None]
+# Resources by identifier (system, value), for logical references.
+_Identifiers = dict[tuple[str, str], list[_Target]]
+# The types a logical reference read by kgmed may find: a subject, an
+# encounter, a reason, a drug. Other resources' identifiers are not indexed.
+_BY_IDENTIFIER_TYPES = frozenset({"Patient", "Encounter", "Condition", "Medication"})
 
 
 def _index(
     entries: list[_Entry], counts: dict[str, Counter[str]]
-) -> tuple[list[_Entry], dict[str, _Target]]:
-    """Count resources by type, drop repeated ones, index the rest by reference."""
+) -> tuple[list[_Entry], dict[str, _Target], _Identifiers]:
+    """Count resources by type, drop repeated ones, index the rest by reference.
+
+    Returns the resources read once, the index of literal references (full
+    URL and ``Type/id``) and the index of identifiers.
+    """
     seen: set[str] = set()
     unique: list[_Entry] = []
     index: dict[str, _Target] = {}
+    identifiers: _Identifiers = {}
     for entry in entries:
         count = counts[entry.file]
         resource = entry.resource
@@ -483,13 +531,35 @@ def _index(
                 continue
             seen.add(identity)
         unique.append(entry)
-        ident = rid or (_last_part(entry.full_url) if entry.full_url else None)
+        ident = _own_id(entry)
         target: _Target = (rtype, ident, resource)
         if rid:
             index[f"{rtype}/{rid}"] = target
         if entry.full_url:
             index[entry.full_url] = target
-    return unique, index
+        if ident is not None and rtype in _BY_IDENTIFIER_TYPES:
+            for key in _identifier_keys(resource.get("identifier")):
+                identifiers.setdefault(key, []).append(target)
+    return unique, index, identifiers
+
+
+def _own_id(entry: _Entry) -> str | None:
+    """The id a resource goes by: its ``id``, else the last part of its full URL."""
+    rid = entry.resource.get("id")
+    if isinstance(rid, (str, int)) and str(rid):
+        return str(rid)
+    return _last_part(entry.full_url) if entry.full_url else None
+
+
+def _identifier_keys(identifiers: Any) -> list[tuple[str, str]]:
+    """(system, value) of each well-formed Identifier of a list; others are left alone."""
+    if not isinstance(identifiers, list):
+        return []
+    return [
+        (str(i.get("system") or ""), str(i["value"]))
+        for i in identifiers
+        if isinstance(i, dict) and isinstance(i.get("value"), (str, int)) and str(i["value"])
+    ]
 
 
 def _last_part(url: str) -> str:
@@ -512,11 +582,67 @@ def _nothing_read(counts: dict[str, Counter[str]]) -> str:
 
 
 @dataclass
+class _Missing:
+    """References of one role that found what they point to nowhere, for a note.
+
+    One per role: ``patient`` (subjects kept under the id their reference
+    gives), ``not a patient`` and ``not identified`` (subjects dropped),
+    ``encounter``, ``reason`` and ``medication``.
+    """
+
+    n: int = 0
+    holders: Counter[str] = field(default_factory=Counter)
+    seen: set[int] = field(default_factory=set)
+    first: str = ""
+    outcomes: Counter[str] = field(default_factory=Counter)
+    kinds: Counter[str] = field(default_factory=Counter)
+    targets: dict[str, None] = field(default_factory=dict)
+    patients: set[str] = field(default_factory=set)
+
+    def add(
+        self,
+        entry: _Entry,
+        *,
+        outcome: str = "",
+        kind: str | None = None,
+        target: str | None = None,
+        patient: str | None = None,
+    ) -> None:
+        """Count one reference of ``entry``: what came of it and what it names.
+
+        ``target`` (the reference as written) is named in the note, so it is
+        given only where it names no patient and no visit.
+        """
+        resource = entry.resource
+        rtype = str(resource.get("resourceType"))
+        if not self.first:
+            rid = resource.get("id")
+            self.first = f"{rtype}/{rid}" if rid is not None else f"a {rtype} without id"
+        self.n += 1
+        if id(resource) not in self.seen:  # a resource may hold several such references
+            self.seen.add(id(resource))
+            self.holders[rtype] += 1
+        self.outcomes[outcome] += 1
+        if kind is not None:
+            self.kinds[kind] += 1
+        if target is not None and len(self.targets) <= _NAMED:
+            self.targets[target] = None
+        if patient is not None:
+            self.patients.add(patient)
+
+
+def _missing(context: _Context, role: str) -> _Missing:
+    return context.missing.setdefault(role, _Missing())
+
+
+@dataclass
 class _Context:
     """What the pass over resources reads from and writes to."""
 
     index: dict[str, _Target]
+    identifiers: _Identifiers
     counts: dict[str, Counter[str]]
+    missing: dict[str, _Missing] = field(default_factory=dict)
     unknown_systems: Counter[str] = field(default_factory=Counter)
     rows: list[tuple[Any, ...]] = field(default_factory=list)
     births: dict[str, str] = field(default_factory=dict)
@@ -540,7 +666,7 @@ def _read_resource(entry: _Entry, context: _Context) -> None:
 def _patient(entry: _Entry, context: _Context) -> None:
     """A patient gives no observation: who they are (birth date, death, gender)."""
     resource = entry.resource
-    rid = resource.get("id")
+    rid = _own_id(entry)  # the id references resolved to it give
     if rid is None:
         return
     born, died, gender = (resource.get(key) for key in ("birthDate", "deceasedDateTime", "gender"))
@@ -580,11 +706,17 @@ def _medication(entry: _Entry, context: _Context) -> None:
     concept = resource.get("medicationCodeableConcept")
     if concept is None and resource.get("medicationReference") is not None:
         reference = resource["medicationReference"]
-        _, _, medication = _resolve(reference, entry, context)
-        if medication is not None:
-            concept = medication.get("code")
-        elif isinstance(reference.get("display"), str):
+        ref = _resolve(reference, entry, context)
+        if ref.resource is not None:
+            concept = ref.resource.get("code")
+        elif isinstance(reference.get("display"), str) and reference["display"].strip():
             concept = {"text": reference["display"]}
+            if ref.written is not None:
+                _missing(context, "medication").add(entry, outcome="display", target=_written(ref))
+        elif ref.written is not None:
+            outcome = "other" if drop else "dropped"
+            drop = drop or _NO_MEDICATION
+            _missing(context, "medication").add(entry, outcome=outcome, target=_written(ref))
     system, code, display = _pick(concept, _DRUG_SYSTEMS, count, context)
     reason = _reason(entry, context)
     time = _first_time(
@@ -781,62 +913,162 @@ def _has_value(item: _Json) -> bool:
 def _subject(
     entry: _Entry, context: _Context, *encounter_fields: str
 ) -> tuple[str | None, str | None, str | None]:
-    """The patient and encounter ids of a resource, and why it is dropped if it is."""
+    """The patient and encounter ids of a resource, and why it is dropped if it is.
+
+    A subject is a patient only when it is, or says it is, a Patient: one of
+    the input, else a reference that names one (``Patient/<id>``, absolute
+    or versioned, or ``urn:uuid:<id>`` without another ``type``), whose id
+    it then goes by. A Group, Device, Encounter... is never a patient, and
+    neither is a patient known only by an identifier, a condition or a
+    contained resource that no Patient of the input matches.
+    """
     resource = entry.resource
-    rtype, patient, _ = _resolve(resource.get("subject") or resource.get("patient"), entry, context)
-    drop = None
-    if patient is None or rtype not in (None, "Patient"):
+    ref = _resolve(resource.get("subject") or resource.get("patient"), entry, context)
+    patient, drop = ref.ident, None
+    if ref.written is None:
         patient, drop = None, _common.NO_PATIENT
+    elif ref.rtype not in (None, "Patient"):
+        patient, drop = None, _NOT_A_PATIENT
+        _missing(context, "not a patient").add(entry, kind=ref.rtype)
+    elif ref.contained:
+        # A contained Patient is known only inside its container: it is a
+        # patient of the input only if one of its identifiers says which.
+        found = _by_identifiers((ref.resource or {}).get("identifier"), "Patient", context)
+        patient = found[1] if found is not None else None
+        if patient is None:
+            drop = _NOT_IDENTIFIED
+            _missing(context, "not identified").add(entry, kind="a contained Patient")
+    elif patient is None:
+        drop = _NOT_IDENTIFIED
+        _missing(context, "not identified").add(entry, kind=_unnamed(ref.written))
+    elif ref.resource is None:
+        _missing(context, "patient").add(entry, patient=patient)
     encounter = None
     for name in encounter_fields:
-        if resource.get(name) is not None:
-            etype, encounter, _ = _resolve(resource[name], entry, context)
-            if etype not in (None, "Encounter"):
-                encounter = None
-            break
+        if resource.get(name) is None:
+            continue
+        ref = _resolve(resource[name], entry, context)
+        if ref.rtype not in (None, "Encounter"):
+            _missing(context, "encounter").add(entry, outcome="other", kind=ref.rtype)
+        elif ref.contained:
+            _missing(context, "encounter").add(entry, outcome="no id")
+        elif ref.resource is None and ref.written is not None:
+            encounter = ref.ident
+            _missing(context, "encounter").add(entry, outcome="kept" if encounter else "no id")
+        else:
+            encounter = ref.ident
+        break
     return patient, encounter, drop
 
 
-def _resolve(reference: Any, entry: _Entry, context: _Context) -> _Target:
-    """Type, id and resource a Reference points to; the resource is None when not in the input.
+def _written(ref: _Ref) -> str:
+    """A reference as written, for notes; a logical one is not spelled out."""
+    return "a reference by identifier" if ref.written == _BY_IDENTIFIER else str(ref.written)
 
-    Unresolved references are counted; their id is still read from the
-    reference (``Patient/123``, ``urn:uuid:<id>``) where it says one.
+
+def _unnamed(written: str) -> str:
+    """How a reference that gives no usable id names its target, for notes."""
+    if written == _BY_IDENTIFIER:
+        return "an identifier"
+    if "?" in written:
+        return "a conditional reference"
+    if written.startswith("#"):
+        return "a contained resource not there"
+    return "a reference without type"
+
+
+class _Ref(NamedTuple):
+    """What a Reference points to.
+
+    ``resource`` is the resource when it is in the input (or contained);
+    otherwise ``rtype`` and ``ident`` are what the reference itself says,
+    where it says it. ``written`` is the reference as written (``"identifier"``
+    for a logical reference), None when there is no reference at all.
+    """
+
+    rtype: str | None
+    ident: str | None
+    resource: _Json | None
+    written: str | None
+    contained: bool = False
+
+
+_NO_REFERENCE = _Ref(None, None, None, None)
+_BY_IDENTIFIER = "identifier"
+
+
+def _resolve(reference: Any, entry: _Entry, context: _Context) -> _Ref:
+    """The resource a Reference points to, in the input or contained, else what it says.
+
+    References in every form FHIR allows are resolved: a full URL of the
+    input (``urn:uuid:...``), relative (``Patient/123``), absolute
+    (``http://server/fhir/Patient/123``), versioned (``.../_history/2``),
+    contained (``#id``) and logical (an ``identifier`` alone, matched to the
+    input's resources by system and value). Those that find no resource are
+    counted as ``unresolved references``; their id is still read from the
+    reference where it says one (``Patient/123``, ``urn:uuid:<id>``), and
+    their type from the reference, else from its ``type``.
     """
     if not isinstance(reference, dict):
         if reference is not None:
             raise TypeError(f"a reference should be an object, got {type(reference).__name__}")
-        return None, None, None
+        return _NO_REFERENCE
+    hint = reference.get("type")
+    # Reference.type is a type name, or the URL of its definition.
+    hint = hint.rstrip("/").rsplit("/", 1)[-1] if isinstance(hint, str) and hint.strip() else None
     text = reference.get("reference")
-    if not isinstance(text, str) or not text.strip():
-        return None, None, None
-    text = text.strip()
     count = context.counts[entry.file]
+    if not isinstance(text, str) or not text.strip():
+        identifier = reference.get("identifier")
+        if identifier is None:
+            return _NO_REFERENCE  # a display alone points to nothing
+        found = _by_identifiers([identifier], hint, context)
+        if found is not None:
+            return _Ref(*found, _BY_IDENTIFIER)
+        count["unresolved references"] += 1
+        return _Ref(hint, None, None, _BY_IDENTIFIER)
+    text = text.strip()
     if text.startswith("#"):
         for inner in entry.resource.get("contained") or []:
             if isinstance(inner, dict) and inner.get("id") == text[1:]:
-                return inner.get("resourceType"), text[1:], inner
+                return _Ref(inner.get("resourceType"), text[1:], inner, text, contained=True)
         count["unresolved references"] += 1
-        return None, None, None
+        return _Ref(hint, None, None, text)
     found = context.index.get(text)
     if found is not None:
-        return found
+        return _Ref(*found, text)
     if "?" in text:
         # A conditional reference (Patient?identifier=...) names no id.
         count["unresolved references"] += 1
-        return None, None, None
+        return _Ref(text.split("?")[0].rsplit("/", 1)[-1] or hint, None, None, text)
     if text.startswith("urn:"):
         count["unresolved references"] += 1
-        return None, _last_part(text), None
+        return _Ref(hint, _last_part(text), None, text)
     parts = text.split("/_history/")[0].rstrip("/").split("/")
     if len(parts) >= 2:
         found = context.index.get(f"{parts[-2]}/{parts[-1]}")
         if found is not None:
-            return found
+            return _Ref(*found, text)
         count["unresolved references"] += 1
-        return parts[-2], parts[-1], None
+        return _Ref(parts[-2], parts[-1], None, text)
     count["unresolved references"] += 1
-    return None, None, None
+    return _Ref(hint, None, None, text)
+
+
+def _by_identifiers(identifiers: Any, rtype: str | None, context: _Context) -> _Target | None:
+    """The one resource of the input (of type ``rtype``, if given) that has one of the identifiers.
+
+    None when none has, or when several have: an identifier that matches
+    two resources says neither.
+    """
+    found: dict[tuple[str | None, str | None], _Target] = {}
+    if isinstance(identifiers, dict):
+        identifiers = [identifiers]
+    for key in _identifier_keys(identifiers):
+        for target in context.identifiers.get(key, []):
+            if rtype is None or target[0] == rtype:
+                found[target[0], target[1]] = target
+    return next(iter(found.values())) if len(found) == 1 else None
 
 
 def _reason(entry: _Entry, context: _Context) -> tuple[str | None, str | None, str | None]:
@@ -845,11 +1077,13 @@ def _reason(entry: _Entry, context: _Context) -> tuple[str | None, str | None, s
     count = context.counts[entry.file]
     found: list[tuple[str | None, str | None, str | None]] = []
     for reference in resource.get("reasonReference") or []:
-        rtype, _, target = _resolve(reference, entry, context)
-        if target is not None and rtype == "Condition":
-            found.append(_pick(target.get("code"), _CONDITION_SYSTEMS, None, None))
-        elif target is not None:
+        ref = _resolve(reference, entry, context)
+        if ref.resource is not None and ref.rtype == "Condition":
+            found.append(_pick(ref.resource.get("code"), _CONDITION_SYSTEMS, None, None))
+        elif ref.resource is not None:
             count["reasons not read"] += 1
+        elif ref.written is not None:
+            _missing(context, "reason").add(entry, target=_written(ref))
     for concept in resource.get("reasonCode") or []:
         found.append(_pick(concept, _CONDITION_SYSTEMS, count, context))
     # Several references to one diagnosis made at several visits are one reason.
@@ -934,6 +1168,104 @@ def _pick(
     if best is not None:
         return best[1], best[2], best[3] or text or first_display
     return None, None, first_display or text or bare_code
+
+
+# -- notes on references that find nothing --------------------------------------------
+
+
+def _reference_notes(context: _Context) -> list[str]:
+    """What became of references to resources not in the input, one note per role.
+
+    The printed report shows notes, so each says how many references of the
+    role, from which resource types (and one resource as an example), and
+    what became of their observations. References to Conditions and
+    Medications are named (the first few); patient and encounter ids never
+    are: they would name patients and visits in what ``kgmed build`` prints.
+    """
+    notes = []
+    missing = context.missing
+    if "patient" in missing:
+        m = missing["patient"]
+        notes.append(
+            f"subject: {_holders(m)}, such as {m.first}, refer to "
+            f"{_n(len(m.patients), 'patient')} not in the input; their observations are kept under the id each "
+            f"reference gives (Patient/<id>, urn:uuid:<id>), with age and sex unknown: the "
+            f"Patient resources may be in a file not read (their ids are left out: they name "
+            f"patients)"
+        )
+    if "not a patient" in missing:
+        m = missing["not a patient"]
+        notes.append(
+            f"subject: {_holders(m)}, such as {m.first}, have a subject that is no Patient "
+            f"({_kinds(m)}); their observations are dropped as {_NOT_A_PATIENT!r}"
+        )
+    if "not identified" in missing:
+        m = missing["not identified"]
+        notes.append(
+            f"subject: {_holders(m)}, such as {m.first}, name their patient in a way that "
+            f"matches no Patient of the input ({_kinds(m)}); their observations are dropped as "
+            f"{_NOT_IDENTIFIED!r} (a subject needs a reference Patient/<id>, or an identifier "
+            f"of a Patient read with it)"
+        )
+    if "encounter" in missing:
+        m = missing["encounter"]
+        outcomes = []
+        if m.outcomes["kept"]:
+            outcomes.append(f"{m.outcomes['kept']} give the visit id the reference names")
+        if m.outcomes["no id"]:
+            outcomes.append(
+                f"{m.outcomes['no id']} name no id (an identifier, a conditional or contained "
+                f"reference) and leave their observations without an encounter"
+            )
+        if m.outcomes["other"]:
+            outcomes.append(
+                f"{m.outcomes['other']} point to no Encounter ({_kinds(m)}) and leave their "
+                f"observations without an encounter"
+            )
+        notes.append(
+            f"encounter: {_holders(m)}, such as {m.first}, refer to an Encounter not in the "
+            f"input: {'; '.join(outcomes)} (encounter ids are left out: they name visits)"
+        )
+    if "reason" in missing:
+        m = missing["reason"]
+        notes.append(
+            f"reasonReference: {_n(m.n, 'reference')} in {_holders(m)}, such as {m.first}, "
+            f"find no resource in the input ({_targets(m)}); those reasons are not recorded"
+        )
+    if "medication" in missing:
+        m = missing["medication"]
+        outcomes = []
+        if m.outcomes["display"]:
+            outcomes.append(f"{m.outcomes['display']} read by the reference's display")
+        if m.outcomes["dropped"]:
+            outcomes.append(f"{m.outcomes['dropped']} dropped as {_NO_MEDICATION!r}")
+        if m.outcomes["other"]:
+            outcomes.append(f"{m.outcomes['other']} dropped for another reason")
+        notes.append(
+            f"medicationReference: {_holders(m)}, such as {m.first}, refer to a Medication "
+            f"not in the input ({_targets(m)}): {'; '.join(outcomes)}"
+        )
+    return notes
+
+
+def _n(n: int, what: str) -> str:
+    return f"{n:,} {what}" + ("" if n == 1 else "s")
+
+
+def _holders(missing: _Missing) -> str:
+    """``3 resources (2 Condition, 1 Observation)``."""
+    by_type = ", ".join(f"{n:,} {rtype}" for rtype, n in sorted(missing.holders.items()))
+    return f"{_n(missing.holders.total(), 'resource')} ({by_type})"
+
+
+def _kinds(missing: _Missing) -> str:
+    return ", ".join(f"{kind}: {n:,}" for kind, n in missing.kinds.most_common())
+
+
+def _targets(missing: _Missing) -> str:
+    named = list(missing.targets)[:_NAMED]
+    more = len(missing.targets) > _NAMED
+    return ", ".join(named) + (" and more" if more else "")
 
 
 # -- vectorised mapping of the facts --------------------------------------------------

@@ -425,7 +425,12 @@ def _check_tables(tables: object) -> None:
 
 
 def _export_folder(path: Path) -> tuple[Path, str]:
-    """The folder that holds the CSV tables, and the name the report gives it."""
+    """The folder that holds the CSV tables, and the name the report gives it.
+
+    That is ``path`` itself, its ``csv`` folder (Synthea's ``output``
+    folder), or the one run folder inside either (Synthea writes
+    ``csv/<time of the run>/`` with ``exporter.csv.folder_per_run = true``).
+    """
     shown = path.name or os.fspath(path)
     if not path.exists():
         raise RecordsFileNotFound(f"{shown}: no such folder ({os.fspath(path)!r})")
@@ -434,15 +439,44 @@ def _export_folder(path: Path) -> tuple[Path, str]:
             f"{shown}: is a file; read_synthea reads the folder of a Synthea CSV export "
             f"(here, {os.fspath(path.parent)!r})"
         )
-    if table_file(path, "conditions") is None and table_file(path / "csv", "conditions"):
-        path = path / "csv"
+
+    def runs_in(folder: Path) -> list[str]:
+        return sorted(
+            child.name
+            for child in folder.iterdir()
+            if child.is_dir() and table_file(child, "conditions") is not None
+        )
+
+    csv = path / "csv"
+    if (
+        table_file(path, "conditions") is None
+        and csv.is_dir()
+        and (table_file(csv, "conditions") is not None or runs_in(csv))
+    ):
+        path = csv
         shown = f"{shown}/csv"
+    if table_file(path, "conditions") is None:
+        runs = runs_in(path)
+        if len(runs) > 1:
+            listed = ", ".join(runs[:6]) + (f" and {len(runs) - 6} more" if len(runs) > 6 else "")
+            raise RecordsFileError(
+                f"{shown}: holds {len(runs)} Synthea runs, one folder each ({listed}); "
+                f"pass the folder of the run to read"
+            )
+        if runs:
+            path = path / runs[0]
+            shown = f"{shown}/{runs[0]}"
     if table_file(path, "conditions") is None:
         names = sorted(p.name for p in path.iterdir())
         held = ", ".join(names[:12]) + (f" and {len(names) - 12} more" if len(names) > 12 else "")
+        fhir = (
+            "; its fhir folder holds FHIR, which read_fhir reads"
+            if (path / "fhir").is_dir()
+            else ""
+        )
         raise RecordsFileNotFound(
             f"{shown}: no conditions.csv, so this is not a Synthea CSV export; the folder "
-            f"holds {held or 'nothing'}. Pass the folder Synthea wrote its CSV tables to "
+            f"holds {held or 'nothing'}{fhir}. Pass the folder Synthea wrote its CSV tables to "
             f"(output/csv, with exporter.csv.export = true)"
         )
     if path.name == "csv" and shown == path.name:

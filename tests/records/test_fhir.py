@@ -737,7 +737,8 @@ def test_a_subject_that_is_not_a_patient_is_dropped() -> None:
     nobody = condition("c2", "2", "Asthma")
     del nobody["subject"]
     records = read_fhir(bundle(group, nobody, condition("c3", "3", "Eczema")))
-    assert records.report.dropped == {"no patient": 2}
+    assert records.report.dropped == {"subject not a patient": 1, "no patient": 1}
+    assert records.data["patient_id"].tolist() == ["p1"]
     assert balanced(records)
 
 
