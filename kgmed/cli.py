@@ -391,7 +391,11 @@ Examples:
     help="CSV, wide table: one-hot columns (1/0, yes/no, true/false) named after concepts "
     "of KIND, such as symptom=itching or 'symptom=sym_*' (repeat the option).",
 )
-@click.option("--sep", help="CSV: field separator (default: a tab for .tsv files, ',' otherwise).")
+@click.option(
+    "--sep",
+    help="CSV: field separator (default: a tab for .tsv files, else found in the header "
+    "among ',', ';', tab and '|').",
+)
 @click.option(
     "--encoding",
     help="Text encoding of the record files, such as utf-8 or cp1252 (default: the reader's).",

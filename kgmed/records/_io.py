@@ -28,6 +28,7 @@ import gzip
 import io
 import lzma
 import zipfile
+import zlib
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,6 +145,7 @@ class CsvFile:
     notes: list[str] = field(default_factory=list)
     guessed: bool = False
     _spans_lines: bool = field(default=False, repr=False, compare=False)
+    _invalid: list[Any] = field(default_factory=list, repr=False, compare=False)
 
     # -- bytes and text ---------------------------------------------------------------
 
@@ -246,6 +248,7 @@ class CsvFile:
         wanted = list(range(n_columns)) if columns is None else list(columns)
         keys = [f"f{i}" for i in range(n_columns)]
         invalid: list[Any] = []
+        self._invalid = invalid
 
         def skip(row: Any) -> str:
             invalid.append(row)
@@ -272,8 +275,35 @@ class CsvFile:
             null_values=[""],
         )
         names = [self.header[i] for i in wanted]
-        offset = 0
         self._spans_lines = False
+        try:
+            yield from self._blocks(read_options, parse_options, convert_options, rows, names)
+        except (EOFError, zlib.error, lzma.LZMAError) as err:
+            raise RecordsFileError(
+                f"{self.name}: the {self.compression} stream is damaged or cut short ({err}); "
+                f"was the file copied whole?"
+            ) from err
+        except OSError as err:
+            if self.compression is None:
+                raise
+            raise RecordsFileError(
+                f"{self.name}: the {self.compression} stream cannot be read ({err}); "
+                f"was the file copied whole?"
+            ) from err
+
+    def _blocks(
+        self,
+        read_options: Any,
+        parse_options: Any,
+        convert_options: Any,
+        rows: int | None,
+        names: list[str],
+    ) -> Iterator[pd.DataFrame]:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        invalid = self._invalid
+        offset = 0
         try:
             with self.open_binary() as stream:
                 if rows is None:

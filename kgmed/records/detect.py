@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kgmed.errors import ParameterError, RecordsFileError
+from kgmed.records._io import table_file, table_stem
 
 __all__ = ["FORMATS", "Detected", "detect_format"]
 
@@ -148,10 +149,12 @@ def _one(path: Path, format: str) -> tuple[str, list[Path], list[str]]:
             return "fhir", [path], []
         return "csv", [path], []
     names = {child.name.lower(): child for child in _children(path)}
+    # Tables by name, whatever their ending (conditions.csv, conditions.csv.gz).
+    tables = {table_stem(name) for name, child in names.items() if child.is_file()}
     if format == "auto":
-        if {"patients.csv", "conditions.csv"} <= set(names):
+        if {"patients", "conditions"} <= tables:
             return "synthea", [path], []
-        if "person.csv" in names or "condition_occurrence.csv" in names:
+        if "person" in tables or "condition_occurrence" in tables:
             return "omop", [path], []
         if path.name.lower() == "csv" and _synthea_csv(path):
             # Synthea's csv/ folder with a folder per run (exporter.csv.folder_per_run).
@@ -216,10 +219,11 @@ def _synthea_csv(folder: Path | None) -> bool:
     """Whether ``folder`` is Synthea's csv/ folder: its tables, or one folder per run."""
     if folder is None or not folder.is_dir():
         return False
-    if (folder / "conditions.csv").is_file():
+    if table_file(folder, "conditions") is not None:
         return True
     return any(
-        child.is_dir() and (child / "conditions.csv").is_file() for child in _children(folder)
+        child.is_dir() and table_file(child, "conditions") is not None
+        for child in _children(folder)
     )
 
 

@@ -537,7 +537,7 @@ def _base(table: Table, state: _State) -> pd.DataFrame:
             f"{table.name}: column 'PATIENT' is empty at {table.where(missing)}; every "
             f"row needs a patient id. Fill or delete those rows"
         )
-    spec = _SPECS[Path(table.name).stem]
+    spec = _SPECS[str(table_stem(table.name))]
     time = next(column for column in spec.time if column in frame.columns)
     facts = pd.DataFrame(
         {
