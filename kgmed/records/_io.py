@@ -193,7 +193,11 @@ class CsvFile:
     # -- cells ------------------------------------------------------------------------
 
     def read(
-        self, columns: Sequence[int] | None = None, *, rows: int | None = None
+        self,
+        columns: Sequence[int] | None = None,
+        *,
+        rows: int | None = None,
+        categorical: bool = False,
     ) -> Generator[pd.DataFrame, None, None]:
         """The cells as text, whole (``rows=None``) or ``rows`` rows at a time.
 
@@ -204,6 +208,10 @@ class CsvFile:
             columns are named as the header names them.
         rows : int, optional
             Rows per frame; by default one frame of the whole file.
+        categorical : bool, default False
+            Cells as categoricals (each distinct text once, pyarrow's
+            dictionary encoding) rather than strings: for columns that
+            repeat a few values over many rows.
 
         Yields
         ------
@@ -228,10 +236,10 @@ class CsvFile:
         ):
             self._eight_bit()
         try:
-            yield from self._read(columns, rows)
+            yield from self._read(columns, rows, categorical)
         except _NotUtf8:
             self._eight_bit()
-            yield from self._read(columns, rows)
+            yield from self._read(columns, rows, categorical)
 
     def _eight_bit(self) -> None:
         """Read the file as Windows-1252 (or Latin-1) from now on, and say so."""
@@ -240,7 +248,9 @@ class CsvFile:
         self.guessed = False
         self.notes.append(f"{self.name}: {note}")
 
-    def _read(self, columns: Sequence[int] | None, rows: int | None) -> Iterator[pd.DataFrame]:
+    def _read(
+        self, columns: Sequence[int] | None, rows: int | None, categorical: bool
+    ) -> Iterator[pd.DataFrame]:
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
@@ -268,7 +278,10 @@ class CsvFile:
             invalid_row_handler=skip,
         )
         convert_options = pacsv.ConvertOptions(
-            column_types={keys[i]: pa.string() for i in wanted},
+            column_types={
+                keys[i]: pa.dictionary(pa.int32(), pa.string()) if categorical else pa.string()
+                for i in wanted
+            },
             include_columns=[keys[i] for i in wanted],
             strings_can_be_null=True,
             quoted_strings_can_be_null=True,
@@ -370,8 +383,11 @@ class CsvFile:
         import pyarrow.compute as pc
 
         for column in table.columns:
-            if table.num_rows and pc.any(pc.match_substring(column, "\n")).as_py():
-                self._spans_lines = True
+            for chunk in column.chunks:
+                # A dictionary column holds each text once: look at those.
+                texts = chunk.dictionary if hasattr(chunk, "dictionary") else chunk
+                if len(texts) and pc.any(pc.match_substring(texts, "\n")).as_py():
+                    self._spans_lines = True
         if last:
             if self._spans_lines:
                 self._check_quotes()

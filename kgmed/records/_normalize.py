@@ -58,7 +58,32 @@ def clean_text(values: pd.Series) -> pd.Series:
     return per_distinct(values, _clean_text)
 
 
+# Text already tidy: printable ASCII words, one space between, no underscore.
+# NFKC changes none of it; most labels and ids are such text.
+_TIDY = r"^[!-^`-~]+( [!-^`-~]+)*$"
+_TIDY_CODE = r"^[!-~]+( +[!-~]+)*$"
+
+
+def _skip_tidy(
+    values: pd.Series, clean: Callable[[pd.Series], pd.Series], tidy: str
+) -> pd.Series:
+    """``clean(values)``, calling ``clean`` only on the values not already tidy."""
+    text = values.astype("string")
+    done = text.str.fullmatch(tidy).fillna(False).to_numpy(dtype=bool)
+    if not done.any():
+        return clean(text)
+    if done.all():
+        return text
+    result = text.copy()
+    result[~done] = clean(text[~done])
+    return result
+
+
 def _clean_text(values: pd.Series) -> pd.Series:
+    return _skip_tidy(values, _clean_text_all, _TIDY)
+
+
+def _clean_text_all(values: pd.Series) -> pd.Series:
     text = values.astype("string").str.normalize("NFKC")
     text = text.str.replace(_INVISIBLE, "", regex=True)
     text = text.str.replace(_SEPARATORS, " ", regex=True).str.strip()
@@ -97,5 +122,9 @@ def clean_codes(values: pd.Series) -> pd.Series:
 
 
 def _clean_code(values: pd.Series) -> pd.Series:
+    return _skip_tidy(values, _clean_code_all, _TIDY_CODE)
+
+
+def _clean_code_all(values: pd.Series) -> pd.Series:
     text = values.astype("string").str.normalize("NFKC").str.strip()
     return text.mask(text == "")

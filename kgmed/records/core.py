@@ -888,13 +888,24 @@ def _empty_cells(values: pd.Series) -> np.ndarray:
     local, uniques = pd.factorize(values, use_na_sentinel=True)
     empty = np.zeros(len(uniques) + 1, dtype=bool)
     empty[-1] = True
-    search = _ALNUM.search
-    unsure = [
-        i for i, value in enumerate(uniques) if not (isinstance(value, str) and search(value))
-    ]
-    if unsure:
-        empty[unsure] = clean_codes(pd.Series(uniques[unsure])).isna().to_numpy()
+    distinct = pd.Series(uniques, dtype=object if not _is_text(uniques) else "string")
+    if _is_text(uniques):
+        sure = distinct.str.contains(_ALNUM.pattern, regex=True).fillna(False).to_numpy(bool)
+    else:
+        search = _ALNUM.search
+        sure = np.array([isinstance(v, str) and bool(search(v)) for v in distinct], dtype=bool)
+    unsure = np.flatnonzero(~sure)
+    if len(unsure):
+        empty[unsure] = clean_codes(pd.Series(distinct.to_numpy(object)[unsure])).isna().to_numpy()
     return empty[local]
+
+
+def _is_text(values: Any) -> bool:
+    """Whether ``values`` are strings all (a string or categorical-of-strings array)."""
+    dtype = getattr(values, "dtype", None)
+    if isinstance(dtype, pd.CategoricalDtype):
+        dtype = dtype.categories.dtype
+    return isinstance(dtype, pd.StringDtype)
 
 
 _ALNUM = re.compile(r"[0-9A-Za-z]")
@@ -1167,7 +1178,7 @@ class _Distinct:
         if not self.values:
             # The first part's values are the table; a dict is built only
             # when a second part comes.
-            self.values = list(values)
+            self.values = values.tolist() if hasattr(values, "tolist") else list(values)
             return np.arange(len(self.values), dtype=np.int64)
         index = self.index()
         assert index is not None
@@ -1212,7 +1223,7 @@ def _encode(
         cleaned = clean(pd.Series(raw))
         codes, distinct = pd.factorize(cleaned, use_na_sentinel=True)
         if len(distinct):
-            known = table.codes_of(list(distinct))
+            known = table.codes_of(distinct.tolist())
             lookup[todo] = np.where(codes >= 0, known[codes], -1)
     return _compact(lookup[local], len(table))
 
@@ -1757,9 +1768,15 @@ class _Normalizer:
             years = values.astype("float64").to_numpy(dtype=float, na_value=np.nan)
             bad = np.zeros(len(values), dtype=bool)
         else:
-            cleaned = clean_codes(values)
-            years = pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-            bad = cleaned.notna().to_numpy(dtype=bool) & np.isnan(years)
+            # Ages repeat: each distinct text is read once.
+            local, uniques = pd.factorize(values, use_na_sentinel=True)
+            cleaned = clean_codes(pd.Series(uniques, dtype=object))
+            distinct = pd.to_numeric(cleaned, errors="coerce").to_numpy(
+                dtype=float, na_value=np.nan
+            )
+            given = np.append(cleaned.notna().to_numpy(dtype=bool), False)
+            years = np.append(distinct, np.nan)[local]
+            bad = given[local] & np.isnan(years)
         with np.errstate(invalid="ignore"):
             bad |= (years < 0) | (years > 150) | np.isinf(years)
         if bad.any():
@@ -1771,11 +1788,15 @@ class _Normalizer:
             )
         known = ~np.isnan(years)
         who, age = patient[known].astype(np.int64), years[known]
+        ages = np.full(n_ids, np.nan)
+        ages[who] = age
+        if np.array_equal(ages[who], age):
+            # One age per patient, as most tables give it: nothing to choose.
+            return ages
         when = times[known] if times is not None else np.zeros(len(age), dtype=np.int64)
         # By patient, then time (undated first), then age: each patient's last row wins.
         order = np.lexsort((age, when, who))
         last = order[np.append(who[order][1:] != who[order][:-1], True)] if len(order) else order
-        ages = np.full(n_ids, np.nan)
         ages[who[last]] = age[last]
         return ages
 
@@ -1941,7 +1962,15 @@ def _duplicated_codes(columns: Sequence[tuple[np.ndarray | None, int | None]]) -
     key = np.zeros(n_rows, dtype=np.int64)
     for values, n in codes:
         key = key * n + values
-    return pd.Series(key).duplicated().to_numpy()
+    # Sorted stably, equal keys sit together in row order: each but the first
+    # is a duplicate. Rows come grouped by patient, so the sort is quick.
+    order = np.argsort(key, kind="stable")
+    ordered = key[order]
+    later = np.zeros(n_rows, dtype=bool)
+    later[1:] = ordered[1:] == ordered[:-1]
+    duplicate = np.zeros(n_rows, dtype=bool)
+    duplicate[order[later]] = True
+    return duplicate
 
 
 _UNITS = ("s", "ms", "us", "ns")
@@ -2173,7 +2202,12 @@ def check_patients(patients: pd.DataFrame, patient_ids: pd.Series) -> pd.DataFra
             f"patients {where} have {values}"
         )
     sex = normalize_sex(patients["sex"], where="patients")
-    order = pd.Index(pd.unique(patient_ids.to_numpy()), name="patient_id")
+    if isinstance(patient_ids.dtype, pd.CategoricalDtype):
+        # In order of first appearance, from the codes: no text per row.
+        codes = pd.unique(patient_ids.cat.codes.to_numpy())
+        order = pd.Index(patient_ids.cat.categories.take(codes[codes >= 0]), name="patient_id")
+    else:
+        order = pd.Index(pd.unique(patient_ids.to_numpy()), name="patient_id")
     table = patients.assign(age=age.astype("float64"), sex=sex)
     others = [c for c in table.columns if c not in PATIENT_COLUMNS]
     table = table.loc[:, [*PATIENT_COLUMNS, *others]]

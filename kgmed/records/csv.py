@@ -196,7 +196,7 @@ def read_records(
             f"{name}: found one column {table.header[0][:40]!r}, no {table.sep!r} separator; "
             f"is this a CSV file? Pass sep= if fields are split by another character"
         )
-    chunks = table.read(rows=chunksize)
+    chunks = table.read(rows=chunksize, categorical=True)
     frames = progress_bar(chunks, show=show, desc=f"reading {name}", unit="chunk")
     try:
         df = next(frames, None)
