@@ -64,9 +64,7 @@ _TIDY = r"^[!-^`-~]+( [!-^`-~]+)*$"
 _TIDY_CODE = r"^[!-~]+( +[!-~]+)*$"
 
 
-def _skip_tidy(
-    values: pd.Series, clean: Callable[[pd.Series], pd.Series], tidy: str
-) -> pd.Series:
+def _skip_tidy(values: pd.Series, clean: Callable[[pd.Series], pd.Series], tidy: str) -> pd.Series:
     """``clean(values)``, calling ``clean`` only on the values not already tidy."""
     text = values.astype("string")
     done = text.str.fullmatch(tidy).fillna(False).to_numpy(dtype=bool)

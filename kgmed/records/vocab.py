@@ -358,7 +358,9 @@ def strip_semantic_tag(descriptions: pd.Series) -> pd.Series:
     ...                               "Severe anxiety (panic) (finding", "Hypertension"])).tolist()
     ['Viral sinusitis', 'Eggs (edible)', 'Severe anxiety (panic)', 'Hypertension']
     """
-    return descriptions.astype("string").str.replace(_TAG, "", regex=True)
+    return per_distinct(
+        descriptions, lambda distinct: distinct.astype("string").str.replace(_TAG, "", regex=True)
+    )
 
 
 def kind_of_snomed(description: str, *, code: str | None = None, default: str = "disease") -> str:
