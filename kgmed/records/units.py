@@ -112,6 +112,9 @@ SPELLINGS: dict[str, str] = {
 #: (100.4 °F is 38.00000000000001 Cel) from moving a value across a bound.
 SIGNIFICANT_DIGITS = 12
 
+# A unit is a short code; a longer text is no unit, and is not parsed.
+_LONGEST = 100
+
 # Values a conversion is computed at: 0 and 1 give the offset and the scale,
 # 100 checks that the map is affine (a logarithmic unit such as the decibel
 # is not).
@@ -182,13 +185,26 @@ def _parse(code: str) -> tuple[Any, str]:
     import pint
     from lark.exceptions import LarkError
 
+    if len(code) > _LONGEST:
+        return None, f"longer than {_LONGEST} characters"
     registry, parser, transformer = _ucum()
     try:
         quantity = transformer.transform(_parse_tree(code, parser))
+        # Its scale in base units must be a number ("[lb_av]999999" is not).
+        if isinstance(quantity, registry.Quantity):
+            quantity.to_root_units()
     # ucumvert raises lark's errors on a code outside the grammar, pint's on
-    # an atom pint lacks, and plain ones on a few codes it mishandles (an
-    # annotation alone, "{ratio}", is an AttributeError).
-    except (LarkError, pint.errors.PintError, AttributeError, TypeError, ValueError) as error:
+    # an atom pint lacks, plain ones on a few codes it mishandles (an
+    # annotation alone, "{ratio}", is an AttributeError), and arithmetic ones
+    # on absurd exponents ("[lb_av]999999" overflows).
+    except (
+        LarkError,
+        pint.errors.PintError,
+        AttributeError,
+        TypeError,
+        ValueError,
+        ArithmeticError,
+    ) as error:
         lines = str(error).strip().splitlines()
         return None, lines[0] if lines else type(error).__name__
     if not isinstance(quantity, registry.Quantity):
@@ -261,14 +277,14 @@ def conversion(
     registry = _ucum()[0]
     source, target = _read(from_unit), _read(to_unit)
     what = f"{from_unit!r} cannot be converted to {to_unit!r}"
-    if source.dimensionless or target.dimensionless:
-        if source.units != target.units:
-            raise UnitError(f"{what}: a dimensionless unit is compared only with itself")
-        # "%" and "%{HbA1c}": one unit, its annotation aside.
-        return (float(source.magnitude / target.magnitude), 0.0)
-    mass = registry.Quantity(molar_mass if molar_mass is not None else 1.0, "g/mol")
-    probes = registry.Quantity(_PROBES * source.magnitude, source.units)
     try:
+        if source.dimensionless or target.dimensionless:
+            if source.units != target.units:
+                raise UnitError(f"{what}: a dimensionless unit is compared only with itself")
+            # "%" and "%{HbA1c}": one unit, its annotation aside.
+            return (float(source.magnitude / target.magnitude), 0.0)
+        mass = registry.Quantity(molar_mass if molar_mass is not None else 1.0, "g/mol")
+        probes = registry.Quantity(_PROBES * source.magnitude, source.units)
         if source.dimensionality == target.dimensionality:
             moved = probes
         elif molar_mass is not None and (source * mass).dimensionality == target.dimensionality:
@@ -278,9 +294,11 @@ def conversion(
         else:
             raise UnitError(f"{what}: {_dimensions(source, target, mass, molar_mass)}")
         values = np.asarray(moved.to(target.units).magnitude, dtype=float) / target.magnitude
-    except pint.errors.PintError as error:
+    except (pint.errors.PintError, ArithmeticError) as error:
         raise UnitError(f"{what}: {error}") from None
     offset, scale = float(values[0]), float(values[1] - values[0])
+    if not (np.isfinite(values).all() and scale != 0):
+        raise UnitError(f"{what}: the conversion is out of the range of numbers")
     if not np.isclose(values[2], offset + _PROBES[2] * scale, rtol=1e-9, atol=1e-12):
         raise UnitError(f"{what}: the conversion is not a scale and an offset")
     return (scale, offset)

@@ -137,7 +137,20 @@ def test_nan_stays_nan_and_empty_stays_empty() -> None:
     assert convert([], "°F", "Cel").shape == (0,)
 
 
-@pytest.mark.parametrize("unit", ["abc", "", "{ratio}", "[pH]", "mEq/L", "beats", "mg/d L/"])
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "abc",
+        "",
+        "{ratio}",  # an annotation alone, which ucumvert mishandles
+        "[pH]",
+        "mEq/L",  # not UCUM (meq/L is)
+        "beats",
+        "mg/d L/",
+        "[lb_av]999999",  # an exponent that overflows
+        "mg/dL" * 30,  # too long to be a unit
+    ],
+)
 def test_unknown_units_are_unit_errors(unit: str) -> None:
     with pytest.raises(UnitError, match=r"is not a UCUM unit kgmed can read") as caught:
         conversion(unit, "mg/dL")
