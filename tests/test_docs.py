@@ -28,6 +28,7 @@ REFERENCED_MODULES = [
     "kgmed.graph",
     "kgmed.records",
     "kgmed.records.vocab",
+    "kgmed.records.units",
     "kgmed.records.synthea",
     "kgmed.records.fhir",
     "kgmed.records.omop",

@@ -64,6 +64,7 @@ __all__ = [
     "birth_note",
     "check_options",
     "concept_ids",
+    "conversion_notes",
     "counts",
     "dates_note",
     "file_drops",
@@ -119,6 +120,8 @@ _MEASUREMENT_DTYPES: dict[str, Any] = {
     "unit": "string",
     "status": "string",
     "finding": "string",
+    "canonical_value": "float64",
+    "canonical_unit": "string",
 }
 
 
@@ -259,7 +262,9 @@ def judge(
         The index of ``measured``; ``status`` one of
         :data:`kgmed.records.vocab.STATUSES` or ``under 18``, ``finding``
         the finding made of the value when (and only when) it is
-        ``flagged``.
+        ``flagged``, ``canonical_value`` and ``canonical_unit`` the value in
+        its range's unit (converted if it was in another one), whatever the
+        patient's age.
     """
     judged = flag_observations(
         pd.DataFrame(
@@ -287,6 +292,8 @@ def judge(
             "unit": measured["unit"],
             "status": statuses,
             "finding": judged["finding"].where(statuses == "flagged"),
+            "canonical_value": judged["canonical_value"],
+            "canonical_unit": judged["canonical_unit"],
         },
         index=measured.index,
     )
@@ -299,6 +306,48 @@ def measurement_drops(status: pd.Series) -> pd.Series:
     reasons = status.map(MEASUREMENT_DROPS).astype("string")
     young = status.str.startswith("under ").fillna(False).to_numpy(dtype=bool)
     return reasons.mask(young, "measurement of a patient " + status)
+
+
+def conversion_notes(measurements: pd.DataFrame, where: str) -> list[str]:
+    """A note on the values converted into their range's (or canonical) unit, by unit.
+
+    ``where`` names the input (``observations.csv``). A value was converted
+    when its ``canonical_unit`` is not its ``unit`` and the conversion
+    changed the values (``412 values converted from mmol/L to mg/dL``);
+    another spelling of the same unit (``mg/dl``, or a range's alias such as
+    ``mL/min`` for ``mL/min/{1.73_m2}``) leaves them as they are and is not
+    counted.
+    """
+    if not len(measurements):
+        return []
+    unit = measurements["unit"].astype("string").str.strip()
+    into = measurements["canonical_unit"].astype("string")
+    moved = (into.notna() & (unit != into)).fillna(False).to_numpy(dtype=bool)
+    if not moved.any():
+        return []
+    frame = pd.DataFrame(
+        {
+            "unit": unit[moved],
+            "into": into[moved],
+            "changed": ~np.isclose(
+                measurements.loc[moved, "value"].to_numpy(dtype=float),
+                measurements.loc[moved, "canonical_value"].to_numpy(dtype=float),
+                rtol=1e-9,
+                atol=0.0,
+            ),
+        }
+    )
+    pairs = frame.groupby(["unit", "into"], sort=True)["changed"].agg(["size", "any"])
+    pairs = pairs[pairs["any"]].sort_values("size", ascending=False, kind="stable")
+    if not len(pairs):
+        return []
+    said = ", ".join(
+        f"{n:,} from {written} to {canonical}" for (written, canonical), n in pairs["size"].items()
+    )
+    return [
+        f"{where}: {int(pairs['size'].sum()):,} values converted into their reference unit "
+        f"(Records.measurements, canonical_value): {said}"
+    ]
 
 
 def measurement_table(

@@ -67,6 +67,8 @@ MEASUREMENT_COLUMNS: tuple[str, ...] = (
     "unit",
     "status",
     "finding",
+    "canonical_value",
+    "canonical_unit",
 )
 
 #: The columns every ``Records.patients`` table has, in order: who each

@@ -312,6 +312,7 @@ def read_fhir(
         births=births,
     )
     notes += _common.birth_note(measurements, births, adult_age, "Patient.birthDate")
+    notes += _common.conversion_notes(measurements, "Observation")
     return _records(
         facts,
         measurements,

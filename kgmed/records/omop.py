@@ -435,6 +435,7 @@ def read_omop(
     measurements = _common.measurement_table(measured, {"omop_concept_id": "Int64"})
     notes = found.notes + _notes(loaded, counts, moved, records.data)
     notes += _common.birth_note(measurements, births, adult_age, "person, birth date")
+    notes += _common.conversion_notes(measurements, "measurement")
     patients = None
     if "person" in loaded:
         sexes, odd = _sexes(loaded["person"])

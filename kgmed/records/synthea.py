@@ -304,6 +304,7 @@ def read_synthea(
         else ("encounters.csv", "encounter", encounter_ids),
     )
     notes += _common.birth_note(measurements, state.births, adult_age, "patients.csv, BIRTHDATE")
+    notes += _common.conversion_notes(measurements, "observations.csv")
     patients, said = _common.patient_table(
         records.data,
         births=state.births,

@@ -18,7 +18,10 @@ how kgmed reads them:
   finding "Allergy to <substance>";
 - :data:`REFERENCE_RANGES` and :func:`flag_observations`: numeric
   observations made findings ("HbA1c high") through reference ranges keyed
-  by LOINC code, with their units checked (:data:`STATUSES`).
+  by LOINC code, a value in another unit converted into the range's first
+  (:mod:`kgmed.records.units`), one whose unit does not convert counted
+  (:data:`STATUSES`); :data:`CANONICAL_UNITS` for quantities without a
+  range whose values are still compared (body weight in kg).
 """
 
 from __future__ import annotations
@@ -32,8 +35,10 @@ import pandas as pd
 
 from kgmed.errors import ParameterError
 from kgmed.records._normalize import per_distinct
+from kgmed.records.units import convert_column
 
 __all__ = [
+    "CANONICAL_UNITS",
     "REFERENCE_RANGES",
     "SNOMED_TAGS",
     "SOCIAL_CATEGORIES",
@@ -811,22 +816,31 @@ class ReferenceRange:
     label : str
         What is measured, as findings will name it (``"HbA1c"``).
     unit : str
-        The UCUM unit values must be in (``"%"``, ``"mg/dL"``); a value in
-        another unit is not flagged, and is counted.
+        The UCUM unit the bounds are in (``"%"``, ``"mg/dL"``). A value in
+        another unit is converted into it first (``[degF]`` to ``Cel``,
+        ``g/L`` to ``g/dL``, :mod:`kgmed.records.units`); one whose unit does
+        not convert is not judged, and is counted as ``unit mismatch``.
     low, high : float or None
         A value below ``low`` is "<label> low"; at or above ``high``,
         "<label> high". None: no bound on that side.
     aliases : tuple of str, default ()
         Other spellings of ``unit`` that exporters write for the same
-        quantity on the same scale, accepted as they are: no value is
-        converted, so an alias must never need a conversion (``mL/min`` for
-        an eGFR in ``mL/min/{1.73_m2}``, never ``mmol/mol`` for ``%``).
+        quantity on the same scale, accepted as they are, even where UCUM
+        would read them otherwise (``mL/min`` for an eGFR in
+        ``mL/min/{1.73_m2}``); an alias must never need a conversion (never
+        ``mmol/mol`` for ``%``).
+    molar_mass : float or None, default None
+        Grams per mole of the substance measured, for a value written as an
+        amount (``mmol/L``, ``umol/L``) when ``unit`` is a mass (``mg/dL``),
+        or the other way round. None: such a value is a ``unit mismatch``.
 
     Examples
     --------
     >>> from kgmed.records.vocab import REFERENCE_RANGES
     >>> REFERENCE_RANGES["33914-3"].units
     ('mL/min/{1.73_m2}', 'mL/min')
+    >>> REFERENCE_RANGES["2339-0"].molar_mass
+    180.16
     """
 
     label: str
@@ -834,10 +848,11 @@ class ReferenceRange:
     low: float | None = None
     high: float | None = None
     aliases: tuple[str, ...] = ()
+    molar_mass: float | None = None
 
     @property
     def units(self) -> tuple[str, ...]:
-        """The unit and its aliases: every unit a value is judged in."""
+        """The unit and its aliases: every unit a value is judged in as it is."""
         return (self.unit, *self.aliases)
 
 
@@ -846,19 +861,46 @@ class ReferenceRange:
 #: ``adult_age=18``), for a value of a patient too young for adult ranges.
 STATUSES: tuple[str, ...] = ("flagged", "in range", "no range", "unit mismatch", "not a number")
 
+# Molar masses (g/mol) of the analytes a laboratory may report as an amount
+# (mmol/L, umol/L) rather than a mass (mg/dL), from the molecular formula as
+# PubChem gives it; each agrees with the conventional clinical conversion
+# factor quoted beside it.
+#
+# Glucose, C6H12O6, PubChem CID 5793: 1 mmol/L = 18.016 mg/dL.
+_GLUCOSE = 180.16
+# Cholesterol, C27H46O, PubChem CID 5997: 1 mmol/L = 38.665 mg/dL. Total,
+# LDL and HDL cholesterol all measure the cholesterol a lipoprotein carries.
+_CHOLESTEROL = 386.65
+# Triglycerides are a mixture; laboratories convert them as triolein,
+# C57H104O6 (PubChem CID 5497163), with the factor 1 mmol/L = 88.57 mg/dL
+# (0.01129 mmol/L per mg/dL), that is 885.7 g/mol.
+_TRIGLYCERIDES = 885.7
+# Creatinine, C4H7N3O, PubChem CID 588: 1 mg/dL = 88.4 umol/L.
+_CREATININE = 113.12
+
 #: Adult reference ranges keyed by LOINC code. Bounds are common clinical
 #: thresholds (diagnostic cut-offs where one exists: HbA1c 6.5 % for
 #: diabetes, blood pressure 140/90 mm[Hg], BMI 30 kg/m2), not a laboratory's
 #: own ranges; pass your own to the readers to change them. A range accepts
-#: its unit and the aliases it lists (:attr:`ReferenceRange.units`).
+#: its unit and the aliases it lists (:attr:`ReferenceRange.units`) as they
+#: are, and converts a value in any other unit of the same dimension (or,
+#: with a ``molar_mass``, an amount to a mass) before judging it.
+#:
+#: Two are deliberately not converted. HbA1c in ``mmol/mol`` (IFCC) is not
+#: a unit of the percentage (NGSP): the two are related by the IFCC-NGSP
+#: master equation, a regression between reference methods (NGSP % =
+#: 0.09148 x IFCC + 2.152; Hoelzel et al., Clin Chem 2004;50:166-74), so it
+#: stays a ``unit mismatch`` rather than pass for a unit conversion.
+#: Hemoglobin in ``mmol/L`` counts either the tetramer or (in the
+#: Netherlands) the monomer, a factor of four apart, so it has no molar mass.
 REFERENCE_RANGES: dict[str, ReferenceRange] = {
     "4548-4": ReferenceRange("HbA1c", "%", high=6.5),
-    "2339-0": ReferenceRange("glucose", "mg/dL", low=70, high=126),
-    "2345-7": ReferenceRange("glucose", "mg/dL", low=70, high=126),
-    "18262-6": ReferenceRange("LDL cholesterol", "mg/dL", high=160),
-    "2093-3": ReferenceRange("total cholesterol", "mg/dL", high=240),
-    "2085-9": ReferenceRange("HDL cholesterol", "mg/dL", low=40),
-    "2571-8": ReferenceRange("triglycerides", "mg/dL", high=200),
+    "2339-0": ReferenceRange("glucose", "mg/dL", low=70, high=126, molar_mass=_GLUCOSE),
+    "2345-7": ReferenceRange("glucose", "mg/dL", low=70, high=126, molar_mass=_GLUCOSE),
+    "18262-6": ReferenceRange("LDL cholesterol", "mg/dL", high=160, molar_mass=_CHOLESTEROL),
+    "2093-3": ReferenceRange("total cholesterol", "mg/dL", high=240, molar_mass=_CHOLESTEROL),
+    "2085-9": ReferenceRange("HDL cholesterol", "mg/dL", low=40, molar_mass=_CHOLESTEROL),
+    "2571-8": ReferenceRange("triglycerides", "mg/dL", high=200, molar_mass=_TRIGLYCERIDES),
     "8480-6": ReferenceRange("systolic blood pressure", "mm[Hg]", low=90, high=140),
     "8462-4": ReferenceRange("diastolic blood pressure", "mm[Hg]", low=60, high=90),
     "39156-5": ReferenceRange("BMI", "kg/m2", low=18.5, high=30),
@@ -873,8 +915,8 @@ REFERENCE_RANGES: dict[str, ReferenceRange] = {
     # Synthea wrote eGFR in mL/min before version 3, in mL/min/{1.73_m2} since:
     # the same estimate, normalised to body surface area either way.
     "33914-3": ReferenceRange("eGFR", "mL/min/{1.73_m2}", low=60, aliases=("mL/min",)),
-    "38483-4": ReferenceRange("creatinine", "mg/dL", high=1.3),
-    "2160-0": ReferenceRange("creatinine", "mg/dL", high=1.3),
+    "38483-4": ReferenceRange("creatinine", "mg/dL", high=1.3, molar_mass=_CREATININE),
+    "2160-0": ReferenceRange("creatinine", "mg/dL", high=1.3, molar_mass=_CREATININE),
     "2947-0": ReferenceRange("sodium", "mmol/L", low=135, high=146),
     "2951-2": ReferenceRange("sodium", "mmol/L", low=135, high=146),
     "6298-4": ReferenceRange("potassium", "mmol/L", low=3.5, high=5.1),
@@ -883,13 +925,34 @@ REFERENCE_RANGES: dict[str, ReferenceRange] = {
     "1920-8": ReferenceRange("AST", "U/L", high=40),
 }
 
+#: The unit of a quantity that has no reference range but whose values are
+#: worth comparing, by LOINC code: ``Records.measurements`` gives each of its
+#: values in this unit too (``canonical_value``), as it does for a value
+#: with a range in the range's unit. Body weight has no clinical threshold
+#: of its own (BMI has), but a weight in ``[lb_av]`` is then in ``kg``.
+CANONICAL_UNITS: dict[str, str] = {
+    "29463-7": "kg",  # body weight
+    "3141-9": "kg",  # body weight, measured
+    "8302-2": "cm",  # body height
+    "9843-4": "cm",  # head occipital-frontal circumference
+}
+
 
 def flag_observations(
     observations: pd.DataFrame,
     *,
     ranges: Mapping[str, ReferenceRange] | None = None,
+    canonical_units: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Numeric observations as findings outside their reference range.
+
+    A value in its range's unit, or one of the range's aliases, is judged as
+    it is. A value in another unit is converted into the range's unit first
+    (:func:`kgmed.records.units.convert_column`, once per distinct code and
+    unit), then judged like any other: ``[degF]`` or ``°F`` to ``Cel``,
+    ``mmol/L`` to ``mg/dL`` with the range's ``molar_mass``, ``lbs`` to
+    ``kg``. A unit that is missing, unknown, ambiguous (``F``) or of another
+    dimension is a ``unit mismatch``.
 
     Parameters
     ----------
@@ -898,42 +961,56 @@ def flag_observations(
         carried along.
     ranges : mapping of str to ReferenceRange, optional
         Reference ranges by LOINC code; :data:`REFERENCE_RANGES` by default.
+    canonical_units : mapping of str to str, optional
+        For codes without a range, the unit to give their values in
+        (``canonical_value``); :data:`CANONICAL_UNITS` by default.
 
     Returns
     -------
     pandas.DataFrame
-        The input with three more columns: ``finding`` (``"HbA1c high"``, or
+        The input with five more columns: ``finding`` (``"HbA1c high"``, or
         ``<NA>`` when the value is in range, has no range, or cannot be
-        judged), ``finding_code`` (``"4548-4-high"``) and ``status``: one of
-        :data:`STATUSES`. A value is judged in the range's unit or one of its
-        aliases, never converted. Readers count the statuses in their report.
+        judged), ``finding_code`` (``"4548-4-high"``), ``status`` (one of
+        :data:`STATUSES`; readers count them in their report),
+        ``canonical_value`` and ``canonical_unit``: the value in its range's
+        unit (or its canonical unit), the one that was judged; NaN and
+        ``<NA>`` where the value is not a number, its unit does not convert,
+        or its code has neither a range nor a canonical unit.
 
     Raises
     ------
     ParameterError
-        If ``observations`` lacks a column or a range has neither bound.
+        If ``observations`` lacks a column, or a range has neither bound or
+        a molar mass that is not a positive number.
 
     Examples
     --------
     >>> import pandas as pd
     >>> from kgmed.records.vocab import flag_observations
-    >>> obs = pd.DataFrame({"code": ["4548-4", "4548-4", "4548-4", "8480-6"],
-    ...                     "value": ["7.1", "5.2", "7.0", "150"],
-    ...                     "unit": ["%", "%", "mmol/mol", "mm[Hg]"]})
-    >>> flag_observations(obs)[["finding", "status"]]
-                       finding         status
-    0               HbA1c high        flagged
-    1                     <NA>       in range
-    2                     <NA>  unit mismatch
-    3  systolic blood pressure high        flagged
+    >>> obs = pd.DataFrame({"code": ["4548-4", "4548-4", "2339-0", "8310-5", "8310-5"],
+    ...                     "value": ["7.1", "53", "7.4", "101.3", "101.3"],
+    ...                     "unit": ["%", "mmol/mol", "mmol/L", "[degF]", "F"]})
+    >>> flag_observations(obs)[["finding", "status", "canonical_value", "canonical_unit"]]
+                     finding         status  canonical_value canonical_unit
+    0             HbA1c high        flagged           7.1000              %
+    1                   <NA>  unit mismatch              NaN           <NA>
+    2           glucose high        flagged         133.3184          mg/dL
+    3  body temperature high        flagged          38.5000            Cel
+    4                   <NA>  unit mismatch              NaN           <NA>
     """
     table = dict(REFERENCE_RANGES if ranges is None else ranges)
     for code, rng in table.items():
         if rng.low is None and rng.high is None:
             raise ParameterError(f"reference range for LOINC {code} has neither low nor high")
+        if rng.molar_mass is not None and not (np.isfinite(rng.molar_mass) and rng.molar_mass > 0):
+            raise ParameterError(
+                f"reference range for LOINC {code} has molar_mass {rng.molar_mass!r}; "
+                f"give a positive number of g/mol, or None"
+            )
     missing = [c for c in ("code", "value", "unit") if c not in observations.columns]
     if missing:
         raise ParameterError(f"observations need columns {missing}")
+    canonical_units = dict(CANONICAL_UNITS if canonical_units is None else canonical_units)
     codes = observations["code"].astype("string").str.strip()
     values = pd.to_numeric(observations["value"], errors="coerce").to_numpy(dtype=float)
     units = observations["unit"].astype("string").str.strip()
@@ -941,28 +1018,45 @@ def flag_observations(
     finding = np.full(n, None, dtype=object)
     finding_code = np.full(n, None, dtype=object)
     status = np.full(n, "no range", dtype=object)
-    for code, rng in table.items():
-        rows = (codes == code).fillna(False).to_numpy(dtype=bool)
-        if not rows.any():
+    canonical = np.full(n, np.nan)
+    canonical_unit = np.full(n, None, dtype=object)
+    number = ~np.isnan(values)
+    # One pass over the rows: the positions of each code with a range or a unit.
+    wanted = codes.isin([*table, *canonical_units]).fillna(False).to_numpy(dtype=bool)
+    where = np.flatnonzero(wanted)
+    groups = pd.Series(where).groupby(codes.to_numpy(dtype=object)[where]).indices
+    for code, at in groups.items():
+        rows = where[at]
+        judge = table.get(str(code))
+        unit = judge.unit if judge is not None else canonical_units[str(code)]
+        judged, _ = convert_column(
+            values[rows],
+            units.iloc[rows],
+            unit,
+            molar_mass=judge.molar_mass if judge is not None else None,
+            accept=judge.aliases if judge is not None else (),
+        )
+        ok = number[rows] & ~np.isnan(judged)
+        canonical[rows[ok]] = judged[ok]
+        canonical_unit[rows[ok]] = unit
+        if judge is None:
             continue
-        number = rows & ~np.isnan(values)
-        status[rows & np.isnan(values)] = "not a number"
-        unit_ok = units.isin(list(rng.units)).fillna(False).to_numpy(dtype=bool)
-        status[number & ~unit_ok] = "unit mismatch"
-        judged = number & unit_ok
-        status[judged] = "in range"
+        status[rows] = np.where(number[rows], "unit mismatch", "not a number")
+        status[rows[ok]] = "in range"
         for side, bound, outside in (
-            ("low", rng.low, values < (rng.low if rng.low is not None else -np.inf)),
-            ("high", rng.high, values >= (rng.high if rng.high is not None else np.inf)),
+            ("low", judge.low, judged < (judge.low if judge.low is not None else -np.inf)),
+            ("high", judge.high, judged >= (judge.high if judge.high is not None else np.inf)),
         ):
             if bound is None:
                 continue
-            hit = judged & outside
-            finding[hit] = f"{rng.label} {side}"
+            hit = rows[ok & outside]
+            finding[hit] = f"{judge.label} {side}"
             finding_code[hit] = f"{code}-{side}"
             status[hit] = "flagged"
     return observations.assign(
         finding=pd.array(finding, dtype="string"),
         finding_code=pd.array(finding_code, dtype="string"),
         status=pd.array(status, dtype="string"),
+        canonical_value=canonical,
+        canonical_unit=pd.array(canonical_unit, dtype="string"),
     )

@@ -13,6 +13,7 @@ import pytest
 from kgmed import ParameterError
 from kgmed.records.vocab import (
     _SEMANTIC_TAGS,
+    CANONICAL_UNITS,
     REFERENCE_RANGES,
     SNOMED_TAGS,
     SOCIAL_PATTERNS,
@@ -451,19 +452,132 @@ def test_numbers_and_other_columns_pass_through() -> None:
     assert judged.loc[0, "patient"] == "p1"
 
 
-def test_a_unit_alias_is_judged_as_it_is_and_nothing_is_converted() -> None:
+def test_a_unit_alias_is_judged_as_it_is_another_unit_converted() -> None:
     # Synthea writes eGFR in mL/min before version 3 and in mL/min/{1.73_m2} since.
     judged = _flag(
-        ["33914-3", "33914-3", "33914-3"],
-        ["45", "45", "45"],
-        ["mL/min/{1.73_m2}", "mL/min", "mL/s"],
+        ["33914-3", "33914-3", "33914-3", "33914-3"],
+        ["45", "45", "0.75", "45"],
+        ["mL/min/{1.73_m2}", "mL/min", "mL/s", "mL"],
     )
-    assert judged["status"].tolist() == ["flagged", "flagged", "unit mismatch"]
-    assert judged["finding"].tolist()[:2] == ["eGFR low", "eGFR low"]
-    assert judged["value"].tolist() == ["45", "45", "45"]
+    assert judged["status"].tolist() == ["flagged", "flagged", "flagged", "unit mismatch"]
+    assert judged["finding"].tolist()[:3] == ["eGFR low", "eGFR low", "eGFR low"]
+    assert judged["value"].tolist() == ["45", "45", "0.75", "45"]
+    assert judged["canonical_value"].tolist()[:3] == [45.0, 45.0, 45.0]
+    assert judged["canonical_unit"].tolist() == ["mL/min/{1.73_m2}"] * 3 + [pd.NA]
     assert REFERENCE_RANGES["33914-3"].units == ("mL/min/{1.73_m2}", "mL/min")
     own = {"4548-4": ReferenceRange("HbA1c", "%", high=6.5, aliases=("percent",))}
     assert _flag(["4548-4"], ["7"], ["percent"], ranges=own)["status"].tolist() == ["flagged"]
+
+
+@pytest.mark.parametrize(
+    ("code", "value", "unit", "finding", "canonical"),
+    [
+        ("2339-0", "7.0", "mmol/L", "glucose high", 126.112),
+        ("2339-0", "6.9", "mmol/l", None, 124.3104),
+        ("2339-0", "3.8", "mmol/L", "glucose low", 68.4608),
+        ("2093-3", "6.3", "mmol/L", "total cholesterol high", 243.5895),
+        ("2085-9", "1.0", "mmol/L", "HDL cholesterol low", 38.665),
+        ("18262-6", "4.0", "mmol/L", None, 154.66),
+        ("2571-8", "2.3", "mmol/L", "triglycerides high", 203.711),
+        ("38483-4", "120", "umol/L", "creatinine high", 1.35744),
+        ("2160-0", "80", "µmol/L", None, 0.90496),
+        ("8310-5", "100.4", "[degF]", "body temperature high", 38.0),
+        ("8310-5", "100.3", "°F", None, 37.9444444444),
+        ("8310-5", "94.0", "degF", "body temperature low", 34.4444444444),
+        ("8310-5", "311.15", "K", "body temperature high", 38.0),
+        ("8480-6", "19.0", "kPa", "systolic blood pressure high", 19 / 0.133322387415),
+        ("8867-4", "110", "bpm", "heart rate high", 110.0),
+        ("718-7", "110", "g/L", "hemoglobin low", 11.0),
+        ("6690-2", "12000", "/uL", "leukocytes high", 12.0),
+        ("777-3", "140", "10*9/L", "platelets low", 140.0),
+    ],
+)
+def test_a_value_in_another_unit_is_converted_then_judged(
+    code: str, value: str, unit: str, finding: str | None, canonical: float
+) -> None:
+    judged = _flag([code], [value], [unit])
+    assert judged.loc[0, "status"] == ("flagged" if finding else "in range")
+    assert judged["finding"].fillna("").tolist() == [finding or ""]
+    assert judged.loc[0, "canonical_value"] == pytest.approx(canonical, rel=1e-9)
+    assert judged.loc[0, "canonical_unit"] == REFERENCE_RANGES[code].unit
+    assert judged.loc[0, "value"] == value
+    assert judged.loc[0, "unit"] == unit
+
+
+@pytest.mark.parametrize(
+    ("code", "unit"),
+    [
+        ("4548-4", "mmol/mol"),  # HbA1c IFCC: a master equation, not a unit conversion
+        ("8310-5", "F"),  # farad or Fahrenheit: not guessed
+        ("8310-5", "kg"),  # another dimension
+        ("777-3", "K/uL"),  # kelvin per microlitre, as UCUM reads it
+        ("718-7", "mmol/L"),  # hemoglobin has no molar mass: tetramer or monomer
+        ("2339-0", "mmol/mol"),
+        ("2339-0", "no such unit"),
+        ("2339-0", None),
+        ("2339-0", ""),
+    ],
+)
+def test_a_unit_that_does_not_convert_is_a_unit_mismatch(code: str, unit: str | None) -> None:
+    judged = _flag([code], ["8"], [unit])
+    assert judged["status"].tolist() == ["unit mismatch"]
+    assert judged["finding"].isna().all()
+    assert np.isnan(judged.loc[0, "canonical_value"])
+    assert judged["canonical_unit"].isna().all()
+
+
+def test_a_range_without_a_molar_mass_does_not_convert_amounts() -> None:
+    own = {"2339-0": ReferenceRange("glucose", "mg/dL", high=126)}
+    judged = _flag(["2339-0", "2339-0"], ["7.0", "0.0013"], ["mmol/L", "g/mL"], ranges=own)
+    assert judged["status"].tolist() == ["unit mismatch", "flagged"]
+    assert judged["canonical_value"].tolist()[1] == pytest.approx(130.0)
+
+
+def test_values_without_a_range_are_given_in_their_canonical_unit() -> None:
+    # Body weight has no range: not judged, but comparable in kg.
+    judged = _flag(
+        ["29463-7", "29463-7", "29463-7", "8302-2", "72514-3", "29463-7"],
+        ["80", "176.37", "80", "70", "3", "x"],
+        ["kg", "lbs", "Cel", "[in_i]", "{score}", "lb"],
+    )
+    assert judged["status"].tolist() == ["no range"] * 6
+    assert judged["canonical_value"].tolist()[:2] == [80.0, pytest.approx(176.37 * 0.45359237)]
+    assert judged["canonical_value"].tolist()[3] == pytest.approx(177.8)
+    assert judged["canonical_unit"].tolist() == ["kg", "kg", pd.NA, "cm", pd.NA, pd.NA]
+    # Canonical units of one's own replace the defaults.
+    grams = _flag(["29463-7"], ["80"], ["kg"], canonical_units={"29463-7": "g"})
+    assert grams["canonical_value"].tolist() == [80_000.0]
+    assert _flag(["29463-7"], ["80"], ["kg"], canonical_units={})["canonical_unit"].isna().all()
+
+
+def test_not_a_number_in_a_unit_that_converts_is_not_a_number() -> None:
+    judged = _flag(["2339-0", "2339-0", "2339-0"], ["nan", None, "7.0"], ["mmol/L"] * 3)
+    assert judged["status"].tolist() == ["not a number", "not a number", "flagged"]
+    assert np.isnan(judged["canonical_value"].to_numpy()[:2]).all()
+    assert judged["canonical_unit"].tolist()[:2] == [pd.NA, pd.NA]
+
+
+@pytest.mark.parametrize("molar_mass", [0.0, -1.0, float("nan")])
+def test_a_bad_molar_mass_is_a_parameter_error(molar_mass: float) -> None:
+    own = {"2339-0": ReferenceRange("glucose", "mg/dL", high=126, molar_mass=molar_mass)}
+    with pytest.raises(ParameterError, match="LOINC 2339-0 has molar_mass"):
+        _flag(["2339-0"], ["7"], ["mmol/L"], ranges=own)
+
+
+def test_substances_given_as_amounts_have_molar_masses() -> None:
+    masses = {code: rng.molar_mass for code, rng in REFERENCE_RANGES.items() if rng.molar_mass}
+    assert masses == {
+        "2339-0": 180.16,
+        "2345-7": 180.16,
+        "18262-6": 386.65,
+        "2093-3": 386.65,
+        "2085-9": 386.65,
+        "2571-8": 885.7,
+        "38483-4": 113.12,
+        "2160-0": 113.12,
+    }
+    for code in CANONICAL_UNITS:
+        assert code not in REFERENCE_RANGES
 
 
 def test_statuses_are_those_flag_observations_gives() -> None:
