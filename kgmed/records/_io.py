@@ -27,6 +27,7 @@ import csv
 import gzip
 import io
 import lzma
+import re
 import zipfile
 import zlib
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -456,7 +457,7 @@ class CsvFile:
             )
             return RecordsFileError(
                 f"{self.name}: {where} has {saw} fields but the header has {expected}; "
-                f"{ending}: it looks truncated (was the export interrupted?)"
+                f"{ending}: it looks truncated (was the export interrupted?). Export it again"
             )
         if line == 2 and saw == expected + 1 and self._all_one_more(expected):
             return RecordsFileError(
@@ -553,8 +554,14 @@ def open_csv(
     if compression is not None:
         shown = f"{compression} archive, table {member!r}" if member else compression
         notes.append(f"{name}: read through {shown}")
-    with _open_binary(path, compression, member) as stream:
-        head = stream.read(_HEAD)
+    try:
+        with _open_binary(path, compression, member) as stream:
+            head = stream.read(_HEAD)
+    except (EOFError, OSError, zlib.error, lzma.LZMAError) as err:
+        raise RecordsFileError(
+            f"{name}: looks {compression}-compressed but cannot be read ({err}); was the file "
+            f"copied whole?"
+        ) from err
     if not head.strip():
         raise EmptyRecordsError(f"{name}: the file is empty, without even a header line")
     bom = next((enc for mark, enc in _BOMS if head.startswith(mark)), None)
@@ -585,6 +592,10 @@ def open_csv(
         raise RecordsFileError(f"{name}: sep= is empty; pass the character between fields")
     quoted = quote_tabs or sep != "\t"
     header = _header(text, sep, quoted)
+    if not any(header):
+        raise RecordsFileError(
+            f"{name}: the first line holds no column names; is this a CSV file with a header?"
+        )
     if len(header) < min_columns:
         raise RecordsFileError(
             f"{name}: found one column {header[0][:40]!r} and no {sep!r} separator; is "
@@ -712,9 +723,11 @@ def _decode_head(head: bytes, encoding: str, name: str) -> str:
         return str(decoder.decode(head, final=False))
     except UnicodeDecodeError as err:
         line = head.count(b"\n", 0, err.start) + 1
+        column = err.start - (head.rfind(b"\n", 0, err.start) + 1) + 1
         raise RecordsFileError(
-            f"{name}: line {line} is not {encoding} text (byte {err.start}: {err.reason}); "
-            f"pass encoding= with the file's encoding (such as 'cp1252' or 'latin-1')"
+            f"{name}: line {line} is not {encoding} text (byte {column} of the line: "
+            f"{err.reason}); pass encoding= with the file's encoding (such as 'cp1252' or "
+            f"'latin-1')"
         ) from err
 
 
@@ -756,20 +769,26 @@ def _guess_sep(text: str) -> str:
 
 
 def _first_record(text: str) -> str:
-    """The header: the first line with text, through quoted line breaks."""
-    lines = text.lstrip("\r\n").split("\n")
+    """The header: the first line with text, through quoted line breaks.
+
+    Lines end in ``\\n``, ``\\r\\n`` or a lone ``\\r``, as pyarrow reads them.
+    """
+    lines = re.split(r"\r\n|\n|\r", text.lstrip("\r\n"))
     record = lines[0]
     i = 1
     while record.count('"') % 2 and i < len(lines):
         record += "\n" + lines[i]
         i += 1
-    return record.rstrip("\r")
+    return record
 
 
 def _header(text: str, sep: str, quoted: bool) -> list[str]:
     quoting: Quoting = csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE
     record = _first_record(text)
-    return next(csv.reader([record], delimiter=sep, quoting=quoting), [""])
+    try:
+        return next(csv.reader([record], delimiter=sep, quoting=quoting), [])
+    except csv.Error:
+        return record.split(sep)
 
 
 # -- tables of the standard exports ---------------------------------------------------

@@ -1275,6 +1275,17 @@ def _categories(values: Sequence[Any], codes: np.ndarray, *, unique: bool = True
     return pd.Series(pd.Categorical.from_codes(final, dtype=dtype))
 
 
+def _kind_categories(values: Sequence[str], codes: np.ndarray) -> pd.Series:
+    """The kind column: every kind of :data:`~kgmed.schema.KINDS` is a category.
+
+    A closed vocabulary: a user may set any row to any kind in place.
+    """
+    kinds = sorted(KINDS)
+    lookup = np.append(np.array([kinds.index(v) for v in values], dtype=np.int64), -1)
+    dtype = pd.CategoricalDtype(pd.Index(kinds, dtype="string"))
+    return pd.Series(pd.Categorical.from_codes(_compact(lookup[codes], len(kinds)), dtype=dtype))
+
+
 def _missing_categories(n: int) -> pd.Series:
     """A categorical column of ``n`` missing values."""
     return _categories([], np.full(n, -1, dtype=np.int8))
@@ -1512,7 +1523,7 @@ class _Normalizer:
                 "patient_id": _categories(self.tables["patient_id"].values, patient),
                 "concept_id": _categories(concept_ids, concept),
                 "label": _categories(labels, display[concept], unique=False),
-                "kind": _categories(list(kinds), kind),
+                "kind": _kind_categories(list(kinds), kind),
                 "system": (
                     _missing_categories(n)
                     if sys_row is None
