@@ -771,7 +771,8 @@ def _guess_sep(text: str) -> str:
 def _first_record(text: str) -> str:
     """The header: the first line with text, through quoted line breaks.
 
-    Lines end in ``\\n``, ``\\r\\n`` or a lone ``\\r``, as pyarrow reads them.
+    A line ends in a line feed, a carriage return and line feed, or a lone
+    carriage return, as pyarrow reads them.
     """
     lines = re.split(r"\r\n|\n|\r", text.lstrip("\r\n"))
     record = lines[0]
