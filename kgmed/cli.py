@@ -12,7 +12,6 @@ The command is built on :mod:`click`; :func:`main` runs it.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import inspect
 import json
@@ -767,20 +766,13 @@ def _without_file_names(records: Records, paths: Sequence[Path]) -> Records:
 
 def _header(path: Path, sep: str | None, encoding: str | None = None) -> list[str]:
     """Column names of a CSV file, or [] when it cannot be read (the reader says why)."""
-    import pandas as pd
+    from kgmed.errors import KgmedError
+    from kgmed.records._io import open_csv
 
     try:
-        frame = pd.read_csv(
-            path,
-            nrows=0,
-            encoding=encoding or "utf-8-sig",
-            encoding_errors="replace",
-            sep=sep,
-            engine="python",
-        )
-    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError, csv.Error):
+        return open_csv(path, encoding=encoding, sep=sep).header
+    except (KgmedError, OSError):
         return []
-    return [str(c) for c in frame.columns]
 
 
 def _combine(parts: Sequence[Records]) -> Records:

@@ -75,7 +75,7 @@ def test_an_encoding_that_does_not_fit_names_the_option(tmp_path, capsys):
     path = _cp1252_records(tmp_path / "visits.csv")
     status, _, err = _run(capsys, "build", path, "--encoding", "ascii", "--out", tmp_path / "o")
     assert status == 1
-    _error(err, "visits.csv: is not ascii text", "pass --encoding latin-1")
+    _error(err, "visits.csv: line 2 is not ascii text", "pass --encoding with the file's")
 
 
 @pytest.mark.parametrize(("fmt", "reader"), [("csv", "read_records"), ("synthea", "read_synthea")])
@@ -108,9 +108,11 @@ def test_encoding_reaches_the_synthea_reader(shared_data, tmp_path, capsys):
 # -- messages in the command's words --------------------------------------------------
 
 
-def _semicolons(tmp_path: Path) -> Path:
-    path = tmp_path / "semicolons.csv"
-    path.write_text("patient_id;concept;kind\np1;fever;symptom\n", encoding="utf-8")
+def _stray_comma(tmp_path: Path) -> Path:
+    path = tmp_path / "stray.csv"
+    path.write_text(
+        "patient_id,concept,kind\np1,fever,symptom\np1,fever, high,symptom\n", encoding="utf-8"
+    )
     return path
 
 
@@ -134,8 +136,8 @@ def _unknown_folder(tmp_path: Path) -> Path:
 
 # (keyword, how to meet it: records and options, what the message says instead)
 MESSAGES = [
-    ("sep", lambda t: [_semicolons(t)], "Pass --sep if fields are split"),
-    ("encoding", lambda t: [_latin1(t), "--encoding", "utf-8"], "pass --encoding latin-1"),
+    ("sep", lambda t: [_stray_comma(t)], "pass --sep if fields are split"),
+    ("encoding", lambda t: [_latin1(t), "--encoding", "utf-8"], "pass --encoding with the file's"),
     ("patient", lambda t: [_pid(t)], "Pass --patient <column>"),
     ("concept", lambda t: [SAMPLE, "--concept", "term"], "Pass --concept <column>"),
     ("kind", lambda t: [SAMPLE, "--kind", "type"], "Pass --kind <column>"),

@@ -729,6 +729,10 @@ def _decode_head(head: bytes, encoding: str, name: str) -> str:
             f"{err.reason}); pass encoding= with the file's encoding (such as 'cp1252' or "
             f"'latin-1')"
         ) from err
+    except UnicodeError as err:
+        raise RecordsFileError(
+            f"{name}: is not {encoding} text ({err}); pass encoding= with the file's encoding"
+        ) from err
 
 
 def _first_undecodable(opener: Callable[[], IO[bytes]], encoding: str) -> tuple[int, str] | None:
