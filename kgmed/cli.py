@@ -780,7 +780,7 @@ def _combine(parts: Sequence[Records]) -> Records:
     import pandas as pd
 
     from kgmed.records import Records, RecordsReport
-    from kgmed.records.core import _concat_patients
+    from kgmed.records._patients import _concat_patients
 
     data = pd.concat([part.data for part in parts], ignore_index=True)
     kinds = data.drop_duplicates(["concept_id", "kind"])

@@ -66,8 +66,9 @@ from kgmed.mining.rules import (
 )
 from kgmed.mining.transactions import Transactions
 from kgmed.records import Records
+from kgmed.records._long import _check_one_kind
 from kgmed.records._normalize import clean_text, label_key
-from kgmed.records.core import BASKETS, _check_one_kind
+from kgmed.records.core import BASKETS
 from kgmed.schema import KINDS, concept_id_for, normalize_kind
 
 if TYPE_CHECKING:

@@ -37,13 +37,8 @@ import pandas as pd
 
 from kgmed.errors import EmptyRecordsError, ParameterError
 from kgmed.records._normalize import clean_text, label_key, per_distinct
-from kgmed.records.core import (
-    BASKETS,
-    Records,
-    RecordsReport,
-    _completed_years,
-    _patients_note,
-)
+from kgmed.records._patients import _completed_years, _patients_note
+from kgmed.records.core import BASKETS, Records, RecordsReport
 from kgmed.records.vocab import STATUSES, ReferenceRange, flag_observations, ingredients
 
 __all__ = [

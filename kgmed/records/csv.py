@@ -16,7 +16,9 @@ from kgmed.errors import (
     RecordsFileNotFound,
 )
 from kgmed.records._io import open_csv
-from kgmed.records.core import Records, _About, _from_long, _from_wide
+from kgmed.records._long import _About, _from_long
+from kgmed.records._wide import _from_wide
+from kgmed.records.core import Records
 
 __all__ = ["read_records"]
 

@@ -24,7 +24,8 @@ from kgmed.errors import (
 from kgmed.records import _common
 from kgmed.records._io import Table, read_table, table_file, table_stem
 from kgmed.records._normalize import clean_codes, clean_text, per_distinct
-from kgmed.records.core import Records, _read_sexes
+from kgmed.records._patients import _read_sexes
+from kgmed.records.core import Records
 from kgmed.records.vocab import (
     SOCIAL_CATEGORIES,
     ReferenceRange,
