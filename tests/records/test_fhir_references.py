@@ -275,7 +275,8 @@ def test_encounters_not_in_the_input_keep_their_id_and_are_noted_without_it() ->
     logical["encounter"] = {"identifier": {"system": "urn:visits", "value": "V-1"}}
     episode = drug("m1", context=ref("EpisodeOfCare/ep1"), resourceType="MedicationStatement")
     records = read_fhir(bundle(person(), seen, logical, episode))
-    assert records.data.set_index("concept_id")["encounter_id"].fillna("-").to_dict() == {
+    encounters = records.data.set_index("concept_id")["encounter_id"].astype("string")
+    assert encounters.fillna("-").to_dict() == {
         "SNOMEDCT:38341003": "visit-9",
         "SNOMEDCT:195967001": "-",
         "local:lisinopril": "-",
