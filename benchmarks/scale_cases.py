@@ -90,6 +90,11 @@ LINK_WARM_UP = 1_000
 #: The 1M targets' thresholds: peak memory of the build, and "seconds, not minutes".
 BUILD_PEAK_MIB = 4 * 1024
 READ_SECONDS = 60.0
+#: Issue 19's 1M targets: a long DataFrame to a graph (seconds, and MiB used
+#: above the input), and a CSV file to a graph (seconds).
+FRAME_TO_GRAPH_SECONDS = 10.0
+FRAME_TO_GRAPH_MIB = 2 * 1024
+CSV_TO_GRAPH_SECONDS = 20.0
 
 
 # -- input (untimed) ----------------------------------------------------------------
@@ -899,11 +904,12 @@ def targets(result: Result) -> list[str]:
             if speedup < 50 and records:
                 lines.append(
                     f"  What stands in the way: 50x would be {_s(theirs / 50)} s for the whole "
-                    f"build, and turning the long table into Records (every label, kind and id "
-                    f"cleaned, duplicates found, string columns built) takes "
-                    f"{_s(float(records['median']))} s of it alone; the rest is counting, the "
-                    f"Fisher tests, the networkx graph and the noisy-OR fit of each symptom and "
-                    f"treatment, which mlxtend's pipeline does not do."
+                    f"build; turning the long table of strings into Records takes "
+                    f"{_s(float(records['median']))} s of it (pandas factorizing each text "
+                    f"column of the input is most of that), and the rest is counting, the "
+                    f"Fisher tests, the stratified estimates, the networkx graph and the "
+                    f"noisy-OR fit of each symptom and treatment, which mlxtend's pipeline "
+                    f'does not do; `relations="association"` leaves out the fit.'
                 )
             share = _used_mib(build) / max(_used_mib(mlx), 1e-9)
             lines.append(
@@ -914,11 +920,11 @@ def targets(result: Result) -> list[str]:
             )
             if share > 1 / 3 and records:
                 lines.append(
-                    f"  What stands in the way: a third is {_used_mib(mlx) / 3:,.0f} MiB, and "
-                    f"making the Records needs {_used_mib(records):,.0f} MiB: their eight text "
-                    f"columns hold about 120 bytes per row (docs/scaling.md). Records kept as "
-                    f"integer codes into tables of distinct values (categoricals) would take a "
-                    f"fraction of that; pandas' string columns are the cost today."
+                    f"  What stands in the way: a third is {_used_mib(mlx) / 3:,.0f} MiB; making "
+                    f"the Records needs {_used_mib(records):,.0f} MiB at its peak (their columns "
+                    f"are categoricals, about 22 bytes a row, but the input's strings are "
+                    f"factorized column by column on the way), and the build's other stages "
+                    f"add theirs."
                 )
         else:
             lines.append(f"- 100k patients, build vs mlxtend: {missing}.")
@@ -969,7 +975,35 @@ def targets(result: Result) -> list[str]:
             f"{_verdict(float(pairs['median']) <= float(scipy['median']))}, "
             f"`pair_counts` {_s(float(pairs['median']))} s, scipy {_s(float(scipy['median']))} s."
         )
+    if build:
+        seconds, used = float(build["median"]), _used_mib(build)
+        ok = seconds <= FRAME_TO_GRAPH_SECONDS and used <= FRAME_TO_GRAPH_MIB
+        lines.append(
+            f"- 1M patients, long DataFrame -> graph in at most "
+            f"{FRAME_TO_GRAPH_SECONDS:.0f} s and {FRAME_TO_GRAPH_MIB:,} MiB above the input: "
+            f"{_verdict(ok)}, {_s(seconds)} s, {used:,.0f} MiB."
+        )
+        records = figures(at_1m, "matrix", "records")
+        if not ok and records:
+            lines.append(
+                f"  What stands in the way: `Records.from_dataframe` alone takes "
+                f"{_s(float(records['median']))} s ({_used_mib(records):,.0f} MiB) on the "
+                f"input's string columns; the direct model's fit, counting and testing take "
+                f"the rest."
+            )
     read = figures(at_1m, "read", "read")
+    if read and build:
+        records = figures(at_1m, "matrix", "records")
+        if records:
+            # The build from Records: the build from the frame less making the Records.
+            from_records = max(float(build["median"]) - float(records["median"]), 0.0)
+            total = float(read["median"]) + from_records
+            lines.append(
+                f"- 1M patients, CSV file -> graph in at most {CSV_TO_GRAPH_SECONDS:.0f} s: "
+                f"{_verdict(total <= CSV_TO_GRAPH_SECONDS)}, {_s(total)} s (reading into "
+                f"Records {_s(float(read['median']))} s, then the build from Records "
+                f"{_s(from_records)} s: the default build less `Records.from_dataframe`)."
+            )
     if read:
         rows = at_1m["results"]["read"]["n_read"]
         lines.append(
