@@ -160,6 +160,34 @@ def fhir_bulk_export(bundles: Path, folder: Path, *, copies: int = FHIR_COPIES) 
     return folder
 
 
+#: How many times the Synthea export is repeated, with new ids, in the large case.
+SYNTHEA_COPIES = 20
+#: The tables of the large Synthea case: those read_synthea reads by default.
+SYNTHEA_TABLES = ("patients", "encounters", "conditions", "medications", "allergies")
+
+
+def synthea_copies(export: Path, folder: Path, *, copies: int = SYNTHEA_COPIES) -> Path:
+    """A Synthea CSV export ``copies`` times over, every id suffixed per copy (untimed input).
+
+    The copies are other patients and visits, not duplicates: a file of the
+    size a Synthea run of some ten thousand patients writes.
+    """
+    for name in SYNTHEA_TABLES:
+        path = export / f"{name}.csv"
+        if not path.is_file():
+            continue
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+        ids = [c for c in ("Id", "PATIENT", "ENCOUNTER") if c in table.columns]
+        parts = []
+        for copy in range(copies):
+            part = table.copy()
+            for column in ids:
+                part[column] = part[column].where(part[column] == "", part[column] + f"-{copy}")
+            parts.append(part)
+        pd.concat(parts).to_csv(folder / f"{name}.csv", index=False)
+    return folder
+
+
 def _test_module(relative: str) -> ModuleType:
     """A module of the test suite, loaded from its file."""
     path = ROOT / relative
@@ -201,6 +229,7 @@ class ReaderCase:
 #: The timed readers by case name; each reads with the defaults a user gets.
 READERS: dict[str, ReaderCase] = {
     "read_synthea": ReaderCase(read_synthea),
+    "read_synthea_copies": ReaderCase(read_synthea, prepare=synthea_copies),
     "read_fhir": ReaderCase(read_fhir),
     "read_fhir_ndjson": ReaderCase(read_fhir, prepare=fhir_bulk_export),
     "read_omop": ReaderCase(read_omop, prepare=omop_tables),
