@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from kgmed._validation import check_columns
-from kgmed.errors import ParameterError, RecordsFileError, RecordsFileNotFound
+from kgmed.errors import ParameterError, RecordsFileNotFound
 from kgmed.records._normalize import clean_text
 
 __all__ = ["HETIONET_METAEDGES", "KNOWLEDGE_COLUMNS", "read_columbia_kb", "read_hetionet"]
@@ -234,9 +234,11 @@ def _umls_entries(cells: pd.Series) -> pd.DataFrame:
 
 
 def _read_table(path: Path, *, sep: str) -> pd.DataFrame:
+    """A knowledge table through the readers' CSV layer (compressed files too)."""
+    from kgmed.records._io import read_table
+
     if not path.is_file():
         raise RecordsFileNotFound(f"{path.name}: no such file ({os.fspath(path)!r})")
-    try:
-        return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=[""])
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise RecordsFileError(f"{path.name}: cannot be read as a table ({err})") from err
+    table = read_table(path, encoding=None, sep=sep, columns=list, min_columns=1)
+    table.frame.index = pd.RangeIndex(len(table.frame))
+    return table.frame
