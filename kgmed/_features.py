@@ -317,9 +317,12 @@ def _from_measurements(
             )
         chosen.append(str(hit[0]))
     values = measurements.loc[ids.isin(chosen).to_numpy(dtype=bool, na_value=False)]
-    values = values.assign(
-        patient_id=values["patient_id"].astype(str), value=values["value"].astype("float64")
-    )
+    value = pd.to_numeric(values["value"], errors="coerce").astype("float64")
+    if "canonical_value" in values.columns:
+        # Values in other units than their range's (glucose in mmol/L and in
+        # mg/dL) are compared in the one unit the reader converted them to.
+        value = values["canonical_value"].astype("float64").fillna(value)
+    values = values.assign(patient_id=values["patient_id"].astype(str), value=value)
     values = values.dropna(subset=["value"])
     values = values.sort_values("time", kind="stable", na_position="first")
     last = values.groupby(["patient_id", "concept_id"], observed=True)["value"].last()

@@ -377,6 +377,26 @@ def test_measurements_are_read_by_name_last_value_first() -> None:
     assert same.labels.equals(cohorts.labels)
 
 
+def test_measurements_in_other_units_are_compared_in_one() -> None:
+    # Half the patients' glucose in mmol/L: the readers' canonical value (mg/dL) is the feature.
+    records = synthetic(40, random_state=0)
+    patients = list(records.data["patient_id"].unique())
+    rows = []
+    for i, patient in enumerate(patients):
+        mg = 90.0 if i % 2 else 180.0
+        if i % 4 < 2:
+            rows.append((patient, "2021-01-01", "LOINC:2345-7", "Glucose", mg, "mg/dL", mg))
+        else:
+            rows.append(
+                (patient, "2021-01-01", "LOINC:2345-7", "Glucose", mg / 18.016, "mmol/L", mg)
+            )
+    columns = ["patient_id", "time", "concept_id", "label", "value", "unit", "canonical_value"]
+    measured = _with_measurements(records, pd.DataFrame(rows, columns=columns))
+    cohorts = kc.find(measured, n_cohorts=2, min_patients=5, features=["glucose"])
+    means = sorted(cohorts.describe_features()["mean_in_cohort"].round(6))
+    assert means == [90.0, 180.0]
+
+
 def test_missing_values_raise_or_take_the_median() -> None:
     records = synthetic(100, random_state=1)
     patients = records.data["patient_id"].unique()
